@@ -1,0 +1,158 @@
+"""Self-describing, pickle-free checkpoints (ARCHITECTURE.md "Checkpoint contract").
+
+A checkpoint is ONE ``.safetensors`` file: every tensor the player needs (``policy.*``, ``motivation.*``)
+plus, in the safetensors header metadata, one JSON document under the key ``snd`` (format version,
+algorithm, env id and preprocessing, action meanings, the full training config, the step count, the
+package version). safetensors stores raw little-endian arrays and a JSON header, so opening a file from a
+stranger can never run code. Resume state (optimiser moments, RNG states) is the trainer's own business and
+lives beside the checkpoint in ``<step>.state.pt`` loaded with ``torch.load(weights_only=True)``.
+
+Files are written atomically (temp file in the same folder, fsync, ``os.replace``) so a crash or a full
+disk never leaves a half-written file under a final name, and names are the zero-padded step so they sort.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+FORMAT_NAME = "snd-checkpoint"
+FORMAT_VERSION = 1
+META_KEY = "snd"
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message is one line naming the file and what was expected."""
+
+
+def checkpoint_name(step: int) -> str:
+    """Zero-padded so that names sort by step."""
+    return f"{step:012d}.safetensors"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temp file beside ``path``, fsync it and rename it over ``path``.
+
+    On any error (a full disk included) the temp file is removed and ``path`` keeps its old content.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write tensors and JSON metadata atomically. Tensors are stored contiguous, on the CPU."""
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta}
+    flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    header = {META_KEY: json.dumps(meta, sort_keys=True, default=str)}
+    atomic_write(Path(path), lambda tmp: save_file(flat, str(tmp), metadata=header))
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    """Parse the safetensors header by hand so errors can say precisely what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file (expected an snd .safetensors checkpoint)")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder (expected an snd .safetensors checkpoint file)")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise CheckpointError(f"{path}: {size} bytes, too short to be a safetensors checkpoint")
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER_BYTES or 8 + n > size:
+            raise CheckpointError(
+                f"{path}: not a safetensors file or truncated (header says {n} bytes, file has {size})"
+            )
+        raw = f.read(n)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: corrupt safetensors header (not valid JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header (expected a JSON object)")
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    if 8 + n + end > size:
+        raise CheckpointError(f"{path}: truncated ({size} bytes, the header promises {8 + n + end})")
+    return header
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """Read only the JSON metadata (fast: no tensor is loaded)."""
+    header = _read_header(path)
+    meta_raw = (header.get("__metadata__") or {}).get(META_KEY)
+    if meta_raw is None:
+        raise CheckpointError(
+            f"{path}: a safetensors file but not an snd checkpoint (no '{META_KEY}' metadata; "
+            "expected a file written by `trainer train`)"
+        )
+    try:
+        meta = json.loads(meta_raw)
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{path}: snd metadata is not valid JSON") from None
+    if meta.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT_NAME!r}")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version} is newer than this snd understands "
+            f"({FORMAT_VERSION}); upgrade snd"
+        )
+    return meta
+
+
+def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+    """Load tensors and metadata; raises CheckpointError with a one-line reason."""
+    meta = read_metadata(path)
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except Exception as e:  # safetensors raises its own error types for corrupt payloads
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{path}: corrupt tensor data ({first})") from None
+    return tensors, meta
+
+
+def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The sub-dict under ``prefix.``, with the prefix removed."""
+    p = prefix + "."
+    return {k[len(p) :]: v for k, v in tensors.items() if k.startswith(p)}
+
+
+def list_checkpoints(ckpt_dir: Path) -> list[Path]:
+    """Step checkpoints in a folder, oldest first (names sort by step); ``best`` is not included."""
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.is_dir():
+        return []
+    return sorted(p for p in ckpt_dir.glob("*.safetensors") if p.stem.isdigit())
+
+
+def prune_checkpoints(ckpt_dir: Path, keep: int) -> None:
+    """Keep the newest ``keep`` step checkpoints (and their resume state); ``best`` is never removed."""
+    for p in list_checkpoints(ckpt_dir)[:-keep] if keep > 0 else []:
+        p.unlink(missing_ok=True)
+        p.with_suffix(".state.pt").unlink(missing_ok=True)

@@ -1,0 +1,213 @@
+"""One typed config tree for training; every field's docstring is its ``--help`` text and names its source.
+
+Paper values cite snd-spec.md (``../shared/research/snd-spec.md``): §3 for PPO and the two GAE streams,
+§4.1 for the table, §1 for the motivation variants. Deviations from the authors' code say so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tyro
+
+from trainer.envs import EnvConfig, is_procgen
+from trainer.motivation import MotivationConfig
+
+ALGOS = ("ppo", "rnd", "snd-v", "snd-std", "snd-vic")
+Algo = Literal["ppo", "rnd", "snd-v", "snd-std", "snd-vic"]
+
+_SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000, "b": 1_000_000_000}
+
+
+def parse_steps(text: str) -> int:
+    """Parse a step count such as ``128M``, ``64m``, ``1e6``, ``500k`` or ``4096``."""
+    s = str(text).strip().lower().replace("_", "")
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)([kmgb]?)", s)
+    if not m:
+        raise ValueError(f"invalid step count {text!r}; use e.g. 128M, 1e6, 500k or 4096")
+    value = float(m.group(1)) * _SUFFIX[m.group(2)]
+    if value < 1 or value != int(value):
+        raise ValueError(f"invalid step count {text!r}; expected a positive whole number of steps")
+    return int(value)
+
+
+StepCount = Annotated[int, tyro.conf.arg(constructor=parse_steps, metavar="STEPS")]
+
+
+@dataclass
+class PPOConfig:
+    """PPO with two value heads (snd-spec §3, §4.1)."""
+
+    rollout_steps: int = 128
+    """T: agent steps per env per rollout (paper 128, so 128 envs x 128 = 16384 samples)."""
+    gamma_ext: float = 0.998
+    """Discount of the extrinsic stream (paper 0.998; plain PPO uses --ppo.gamma-baseline)."""
+    gamma_int: float = 0.99
+    """Discount of the intrinsic stream (paper 0.99)."""
+    gamma_baseline: float = 0.99
+    """Discount of plain PPO's single stream (Iskandor config id 1: 0.99)."""
+    gae_lambda: float = 0.95
+    """GAE lambda, both streams (paper 0.95, hard-coded in both codebases)."""
+    ext_adv_coef: float = 2.0
+    """Weight of the extrinsic advantage: A = 2 A_ext + 1 A_int (paper 2; plain PPO uses 1)."""
+    int_adv_coef: float = 1.0
+    """Weight of the intrinsic advantage (paper 1)."""
+    epochs: int = 4
+    """PPO epochs per rollout (paper 4)."""
+    minibatch_size: int = 512
+    """PPO minibatch size (paper 512, i.e. 32 minibatches of a 16384-sample rollout)."""
+    minibatch_sampling: Literal["auto", "shuffle", "replacement"] = "auto"
+    """How minibatches are drawn: shuffle (Iskandor, RND/SND-STD/SND-VIC/PPO), replacement (michalnand,
+    SND-V); auto picks the codebase that produced the paper's number for the algo (snd-spec §3)."""
+    clip_eps: float = 0.1
+    """PPO ratio clip (paper 0.1)."""
+    entropy_coef: float = 0.001
+    """Entropy bonus weight (paper 0.001)."""
+    value_coef: float = 0.5
+    """Critic loss weight, applied to MSE(V_ext) + MSE(V_int) (paper 0.5)."""
+    lr: float = 1e-4
+    """Adam learning rate of the actor-critic, no annealing (paper 1e-4)."""
+    max_grad_norm: float = 0.5
+    """Gradient-norm clip of the actor-critic (paper 0.5)."""
+    normalize_advantages: bool = False
+    """Normalise the combined advantage per minibatch (paper False; CleanRL True)."""
+    bootstrap_last_step: bool = True
+    """DEVIATION from both authors' codebases, which start GAE at t = T-2 so the last step of every rollout
+    gets advantage 0 and return 0 (snd-spec §3 quirk). We bootstrap it from V(s_T) by default; pass
+    --ppo.no-bootstrap-last-step to reproduce the quirk."""
+    baseline_inverted_done_mask: bool = False
+    """DEVIATION: the authors' plain-PPO baseline passes `done` where it means `1 - done` (snd-spec §3 bug),
+    so its GAE bootstraps only at terminal steps. We use the correct mask by default; set True to
+    reproduce the handicapped baseline."""
+    int_episodic: bool = True
+    """Mask the intrinsic stream at episode ends (paper True: episodic). False = RND's non-episodic
+    intrinsic return (OpenAI RND, snd-spec §5.3)."""
+    int_reward_std_norm: bool = False
+    """Divide the intrinsic reward by the running std of its discounted return (OpenAI RND); the paper
+    does not (snd-spec §1: only clip and eta)."""
+
+
+@dataclass
+class TrainConfig:
+    """Train a PPO agent with RND or SND intrinsic motivation. Paper hyper-parameters are the defaults;
+    ``--preset paper`` also sets the paper's scale (128 envs, 128M Atari / 64M Procgen steps)."""
+
+    env: str = "ALE/MontezumaRevenge-v5"
+    """Environment: a Gymnasium ALE id (ALE/MontezumaRevenge-v5, ALE/Gravitar-v5, ALE/Venture-v5,
+    ALE/PrivateEye-v5, ALE/Pitfall-v5, ALE/Solaris-v5, ...) or procgen:<game> (procgen:caveflyer, ...)."""
+    algo: Algo = "snd-v"
+    """Intrinsic motivation: ppo (none), rnd, snd-v (contrastive), snd-std (ST-DIM), snd-vic (VICReg)."""
+    run_dir: Path = Path("runs/default")
+    """Folder for config.json, metrics.jsonl, TensorBoard events and checkpoints/."""
+    total_steps: StepCount | None = None
+    """Agent steps over all envs (accepts 128M, 1e6, 500k). Default: 10M, or the paper's budget with
+    --preset paper (128M Atari, 64M Procgen; snd-spec §4.1)."""
+    num_envs: int = 32
+    """N parallel envs (paper 128; 32 is kinder to a laptop)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """auto = CUDA when present, else CPU."""
+    seed: int = 1
+    """Seed of envs, network initialisation and sampling."""
+    resume: bool = False
+    """Continue the run in --run-dir from its last complete checkpoint (its config.json wins)."""
+    preset: Literal["none", "paper"] = "none"
+    """paper: 128 envs x 128 steps, 128M steps on Atari / 64M on Procgen, per-game eta (snd-spec §4.1)."""
+    encoder: Literal["paper", "nature"] = "paper"
+    """Policy encoder: paper (4x 3x3 convs on 96x96, snd-spec §2.1) or nature (Nature-DQN CNN on 84x84, as
+    OpenAI RND and CleanRL), for comparisons with those codebases. nature sets --env-cfg.frame-size 84."""
+    amp: Literal["auto", "on", "off"] = "auto"
+    """bf16 autocast for the networks' forward/backward (losses stay float32). auto = on for CUDA with
+    bf16 support and for the CPU (about 1.7x faster there); off for exact float32."""
+    num_workers: int | None = None
+    """Env worker processes (Atari). None = one per core, 0 = step envs in the main process."""
+    checkpoint_every: StepCount = 1_000_000
+    """Write a checkpoint every this many agent steps (and always at the end)."""
+    keep_checkpoints: int = 3
+    """Newest step checkpoints kept; best.safetensors (highest mean episode score) is kept as well."""
+    obs_norm_init_steps: int = 256
+    """Random-action steps (per env) that initialise the motivation's input normaliser before training
+    (michalnand `_init_running_stats`: 256; only for algos with a normaliser)."""
+    tensorboard: bool = True
+    """Write TensorBoard events to --run-dir/tb."""
+    progress: bool = True
+    """Show the progress bar."""
+    torch_threads: int | None = None
+    """torch intra-op threads (None = torch's default)."""
+    env_cfg: EnvConfig = field(default_factory=EnvConfig)
+    """Environment preprocessing (the paper's wrapper by default)."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    motivation: MotivationConfig = field(default_factory=MotivationConfig)
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGOS:
+            raise ValueError(f"unknown algo {self.algo!r}; valid: {', '.join(ALGOS)}")
+        if self.num_envs < 1:
+            raise ValueError(f"--num-envs must be at least 1, got {self.num_envs}")
+        if self.ppo.rollout_steps < 2:
+            raise ValueError(f"--ppo.rollout-steps must be at least 2, got {self.ppo.rollout_steps}")
+        if self.ppo.minibatch_size < 1:
+            raise ValueError(f"--ppo.minibatch-size must be at least 1, got {self.ppo.minibatch_size}")
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per rollout, T * N."""
+        return self.ppo.rollout_steps * self.num_envs
+
+    @property
+    def procgen(self) -> bool:
+        return is_procgen(self.env)
+
+    def resolved(self) -> TrainConfig:
+        """Fill in derived values: env id into env_cfg, 84x84 for the nature encoder, default budget."""
+        env_cfg = dataclasses.replace(self.env_cfg, env_id=self.env)
+        if self.encoder == "nature" and not self.procgen:
+            env_cfg = dataclasses.replace(env_cfg, frame_size=84)
+        total = self.total_steps
+        if total is None:
+            total = paper_total_steps(self.env) if self.preset == "paper" else 10_000_000
+        return dataclasses.replace(self, env_cfg=env_cfg, total_steps=total)
+
+
+def paper_total_steps(env_id: str) -> int:
+    """128M agent steps on Atari, 64M on Procgen (snd-spec §4.1)."""
+    return 64_000_000 if is_procgen(env_id) else 128_000_000
+
+
+def apply_preset(cfg: TrainConfig, preset: str) -> TrainConfig:
+    """Return ``cfg`` with a preset's values; fields the preset does not name keep their values."""
+    if preset == "paper":
+        return dataclasses.replace(
+            cfg, preset="paper", num_envs=128, total_steps=None, ppo=dataclasses.replace(cfg.ppo, rollout_steps=128)
+        )
+    return cfg
+
+
+def to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """JSON-ready dict (paths as strings)."""
+    d = dataclasses.asdict(cfg)
+    d["run_dir"] = str(cfg.run_dir)
+    return d
+
+
+def from_dict(d: dict[str, Any]) -> TrainConfig:
+    """Inverse of ``to_dict``; unknown keys (from a newer version) are ignored."""
+
+    def build(cls: type, values: dict[str, Any]) -> Any:
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in values:
+                continue
+            v = values[f.name]
+            sub = {"env_cfg": EnvConfig, "ppo": PPOConfig, "motivation": MotivationConfig}.get(f.name)
+            if cls is TrainConfig and sub is not None:
+                v = build(sub, v)
+            elif f.name == "run_dir":
+                v = Path(v)
+            kwargs[f.name] = v
+        return cls(**kwargs)
+
+    return build(TrainConfig, d)
