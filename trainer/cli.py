@@ -1,0 +1,185 @@
+"""``trainer``: train, bench and analyze from the command line.
+
+    trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv [--preset paper]
+    trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32 [--json]
+    trainer analyze CKPT --out features.png
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import tyro
+
+from trainer.checkpoint import CheckpointError
+from trainer.config import Algo, TrainConfig, apply_preset
+from trainer.envs import EnvError, make_vec_env
+
+USAGE = """usage: trainer {train,bench,analyze} [options]
+
+  train     train PPO with RND / SND-V / SND-STD / SND-VIC (or plain PPO); `trainer train --help`
+  bench     env-only and full-training steps/s side by side; `trainer bench --help`
+  analyze   t-SNE/PCA of a checkpoint's target features coloured by room; `trainer analyze --help`
+"""
+
+
+def _fail(msg: str) -> int:
+    print(f"trainer: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def train_main(argv: list[str]) -> int:
+    from trainer.loop import TrainError, train
+
+    preset = "none"
+    for i, a in enumerate(argv):
+        if a == "--preset" and i + 1 < len(argv):
+            preset = argv[i + 1]
+        elif a.startswith("--preset="):
+            preset = a.split("=", 1)[1]
+    try:
+        default = apply_preset(TrainConfig(), preset)
+        cfg = tyro.cli(TrainConfig, args=argv, default=default, prog="trainer train")
+        rows = train(cfg)
+    except (TrainError, EnvError, CheckpointError, ValueError) as e:
+        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:
+        print("trainer: interrupted; resume with --resume (from the last checkpoint)", file=sys.stderr)
+        return 130
+    except OSError as e:
+        return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
+    if rows:
+        last = rows[-1]
+        print(
+            f"trainer: done at step {last['global_step']:,} in {Path(cfg.run_dir)}; "
+            f"last update {last['steps_per_s']:.0f} steps/s"
+        )
+    return 0
+
+
+@dataclass
+class BenchConfig:
+    """Measure env-only and full-training steps/s (collect + motivation + PPO update) in one run."""
+
+    env: str = "ALE/MontezumaRevenge-v5"
+    """Environment id, as for `trainer train`."""
+    algo: Algo = "rnd"
+    """Algorithm of the full-training measurement."""
+    num_envs: int = 32
+    """N parallel envs."""
+    rollout_steps: int = 128
+    """T steps per rollout."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    encoder: Literal["paper", "nature"] = "paper"
+    amp: Literal["auto", "on", "off"] = "auto"
+    num_workers: int | None = None
+    """Env worker processes (None = one per core)."""
+    updates: int = 2
+    """Timed updates after one warm-up update."""
+    json: bool = False
+    """Print one JSON object instead of a table."""
+
+
+def bench(bc: BenchConfig) -> dict:
+    from trainer.loop import Trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(
+            env=bc.env, algo=bc.algo, num_envs=bc.num_envs, device=bc.device, encoder=bc.encoder, amp=bc.amp,
+            num_workers=bc.num_workers, run_dir=Path(tmp), tensorboard=False, progress=False,
+            obs_norm_init_steps=1, total_steps=10**12,
+        )  # fmt: skip
+        cfg = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, rollout_steps=bc.rollout_steps))
+        tr = Trainer(cfg)
+        try:
+            # env only: the same vectoriser, random actions
+            rng = np.random.default_rng(0)
+            A = tr.agent.spec.num_actions
+            steps = bc.rollout_steps
+            for _ in range(8):
+                tr.envs.step(rng.integers(0, A, size=bc.num_envs))
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                tr.envs.step(rng.integers(0, A, size=bc.num_envs))
+            env_sps = steps * bc.num_envs / (time.perf_counter() - t0)
+            tr.init_obs_normaliser()
+            parts = {"collect": 0.0, "update": 0.0}
+            for i in range(bc.updates + 1):
+                t0 = time.perf_counter()
+                ro = tr.collect()
+                t1 = time.perf_counter()
+                tr.update(ro, tr.advantages(ro))
+                t2 = time.perf_counter()
+                if i > 0:  # the first update warms up allocators and kernels
+                    parts["collect"] += t1 - t0
+                    parts["update"] += t2 - t1
+            total = parts["collect"] + parts["update"]
+            n = bc.updates * cfg.batch_size
+            return {
+                "env": bc.env, "algo": bc.algo, "num_envs": bc.num_envs, "rollout_steps": bc.rollout_steps,
+                "device": str(tr.device), "encoder": bc.encoder, "amp": tr.autocast is not None,
+                "env_steps_per_s": round(env_sps, 1),
+                "train_steps_per_s": round(n / total, 1),
+                "collect_steps_per_s": round(n / parts["collect"], 1),
+                "update_s_per_rollout": round(parts["update"] / bc.updates, 3),
+            }  # fmt: skip
+        finally:
+            tr.close()
+
+
+def bench_main(argv: list[str]) -> int:
+    from trainer.loop import TrainError
+
+    try:
+        bc = tyro.cli(BenchConfig, args=argv, prog="trainer bench")
+        res = bench(bc)
+    except (TrainError, EnvError, ValueError) as e:
+        return _fail(str(e).splitlines()[0])
+    if bc.json:
+        print(json.dumps(res))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"trainer bench: {res['env']} {res['algo']} N={res['num_envs']} T={res['rollout_steps']}")
+    for col in ("device", "encoder", "bf16", "env-only steps/s", "training steps/s", "collect steps/s",
+                "update s/rollout"):  # fmt: skip
+        t.add_column(col, justify="right")
+    t.add_row(
+        res["device"], res["encoder"], "on" if res["amp"] else "off", f"{res['env_steps_per_s']:,.0f}",
+        f"{res['train_steps_per_s']:,.0f}", f"{res['collect_steps_per_s']:,.0f}", f"{res['update_s_per_rollout']}",
+    )  # fmt: skip
+    Console().print(t)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "train":
+        return train_main(rest)
+    if cmd == "bench":
+        return bench_main(rest)
+    if cmd == "analyze":
+        try:
+            mod = importlib.import_module("trainer.analyze")
+        except ModuleNotFoundError:
+            return _fail("analyze is not available in this build")
+        return mod.main(rest)
+    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

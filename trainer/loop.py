@@ -1,0 +1,470 @@
+"""The training loop: collect a rollout, compute the two advantage streams, update PPO and the motivation.
+
+Collect / advantages / update are three methods with typed hand-offs (STYLE.md 4). The env steps in
+worker processes while the main process computes the intrinsic reward of the current observation, so the
+network overlaps with the emulators; observations stay uint8 until they reach the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from trainer.advantages import RewardForwardFilter, gae
+from trainer.agent import Agent, build_agent, load_agent, save_agent
+from trainer.checkpoint import (
+    CheckpointError,
+    atomic_write,
+    checkpoint_name,
+    list_checkpoints,
+    prune_checkpoints,
+)
+from trainer.config import TrainConfig, from_dict, to_dict
+from trainer.envs import VecEnv, make_vec_env
+from trainer.metrics import MetricsWriter, truncate_metrics
+from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
+
+SCALARS = (
+    "score_mean",
+    "score_max",
+    "length_mean",
+    "rooms_episode_mean",
+    "rooms_total",
+    "r_int_mean",
+    "r_int_std",
+    "int_error_mean",
+    "r_ext_sum",
+    "v_ext_mean",
+    "v_int_mean",
+    "steps_per_s",
+)
+
+
+class TrainError(RuntimeError):
+    """A problem the user can fix; the message is one line."""
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainError(
+            f"--device cuda: CUDA is not available here (torch {torch.__version__}); use --device cpu or auto"
+        )
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast_for(device: torch.device, amp: str) -> contextlib.AbstractContextManager | None:
+    """bf16 autocast where it is safe: convs and matmuls in bf16, losses cast to float32 by the callers."""
+    if amp == "off":
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return None
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Rollout(NamedTuple):
+    """One rollout; tensors on the training device."""
+
+    obs: torch.Tensor  # (T+1, N, C, H, W) uint8, the last one is s_T
+    actions: torch.Tensor  # (T, N) int64
+    logp: torch.Tensor  # (T, N)
+    v_ext: torch.Tensor  # (T+1, N)
+    v_int: torch.Tensor  # (T+1, N)
+    r_ext: torch.Tensor  # (T, N) learning reward
+    r_int: torch.Tensor  # (T, N) clip(eta * error, 0, 1)
+    int_error: torch.Tensor  # (T, N)
+    dones: torch.Tensor  # (T, N) float
+
+
+class Advantages(NamedTuple):
+    combined: torch.Tensor  # (T, N)
+    ret_ext: torch.Tensor  # (T, N)
+    ret_int: torch.Tensor  # (T, N)
+
+
+@dataclass
+class EpisodeStats:
+    """Host-side bookkeeping of finished episodes and rooms, (level, room) pairs as in snd-spec §6."""
+
+    num_envs: int
+    scores: list[float] = dataclasses.field(default_factory=list)
+    lengths: list[int] = dataclasses.field(default_factory=list)
+    rooms: list[int] = dataclasses.field(default_factory=list)
+    recent: deque = dataclasses.field(default_factory=lambda: deque(maxlen=100))
+    recent_rooms: deque = dataclasses.field(default_factory=lambda: deque(maxlen=100))
+    all_rooms: set = dataclasses.field(default_factory=set)
+    has_rooms: bool = False
+
+    def __post_init__(self) -> None:
+        self.episode_rooms: list[set] = [set() for _ in range(self.num_envs)]
+
+    def step(self, done: np.ndarray, info: dict[str, np.ndarray]) -> None:
+        room, level = info["room"], info["level"]
+        if room[0] >= 0:
+            self.has_rooms = True
+            lv = np.maximum(level, 0)
+            for i in range(self.num_envs):
+                self.episode_rooms[i].add((int(lv[i]), int(room[i])))
+        for i in np.flatnonzero(done):
+            self.scores.append(float(info["episode_score"][i]))
+            self.lengths.append(int(info["episode_length"][i]))
+            self.recent.append(float(info["episode_score"][i]))
+            if self.has_rooms:
+                self.all_rooms |= self.episode_rooms[i]
+                self.rooms.append(len(self.episode_rooms[i]))
+                self.recent_rooms.append(len(self.episode_rooms[i]))
+                self.episode_rooms[i] = set()
+
+    def pop(self) -> tuple[list[float], list[int], list[int]]:
+        out = (self.scores, self.lengths, self.rooms)
+        self.scores, self.lengths, self.rooms = [], [], []
+        return out
+
+    def rooms_seen(self) -> set:
+        """Rooms of finished episodes plus those of the episodes in progress."""
+        out = set(self.all_rooms)
+        for s in self.episode_rooms:
+            out |= s
+        return out
+
+
+class Trainer:
+    """Owns the envs, the agent, the optimiser and the run folder."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
+        cfg = cfg.resolved()
+        self.run_dir = Path(cfg.run_dir)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        resume_state = None
+        if resume:
+            cfg, resume_state = self._prepare_resume(cfg)
+        elif list_checkpoints(self.ckpt_dir):
+            raise TrainError(
+                f"{self.run_dir} already holds checkpoints; pass --resume to continue it or pick another --run-dir"
+            )
+        self.cfg = cfg
+        self.device = pick_device(cfg.device)
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        seed_everything(cfg.seed)
+        self.autocast = autocast_for(self.device, cfg.amp) if cfg.amp != "off" else None
+        self.agent: Agent = build_agent(cfg, self.device)
+        self.policy = self.agent.policy
+        self.motivation = self.agent.motivation
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.ppo.lr)
+        self.gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+        self.sample_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.dual_value = cfg.algo != "ppo"
+        self.sampling = cfg.ppo.minibatch_sampling
+        if self.sampling == "auto":
+            self.sampling = "replacement" if cfg.algo == "snd-v" else "shuffle"
+        self.reward_filter = (
+            RewardForwardFilter(cfg.ppo.gamma_int, cfg.num_envs, self.device)
+            if cfg.ppo.int_reward_std_norm
+            else None
+        )
+        self.global_step = 0
+        self.update_idx = 0
+        self.wall_time = 0.0
+        self.best_score = -math.inf
+        self.stats = EpisodeStats(cfg.num_envs)
+        if resume_state is not None:
+            self._load_resume(resume_state)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.run_dir / "config.json", lambda p: p.write_text(json.dumps(to_dict(cfg), indent=2)))
+        env_seed = cfg.seed + 7919 * self.update_idx  # resumed runs start fresh episodes with new seeds
+        self.envs: VecEnv = make_vec_env(cfg.env_cfg, cfg.num_envs, env_seed, num_workers=cfg.num_workers)
+        self.obs_np = self.envs.reset()
+        T, N = cfg.ppo.rollout_steps, cfg.num_envs
+        shape = self.agent.spec.obs_shape
+        self.obs_buf = torch.zeros((T + 1, N, *shape), dtype=torch.uint8, device=self.device)
+        pin = self.device.type == "cuda"
+        self.staging = torch.empty((N, *shape), dtype=torch.uint8, pin_memory=pin)
+        self.metrics: MetricsWriter | None = None
+
+    # ---- run folder -------------------------------------------------------------------------------------
+    def _prepare_resume(self, cli_cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
+        cfg_path = self.run_dir / "config.json"
+        if not cfg_path.exists():
+            raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}")
+        cfg = from_dict(json.loads(cfg_path.read_text()))
+        # a resumed run may be given a larger budget or another device; everything else is the run's own
+        cfg = dataclasses.replace(
+            cfg, total_steps=cli_cfg.total_steps, device=cli_cfg.device, progress=cli_cfg.progress
+        ).resolved()
+        for ckpt in reversed(list_checkpoints(self.ckpt_dir)):
+            state_path = ckpt.with_suffix(".state.pt")
+            if not state_path.exists():
+                continue
+            try:
+                state = torch.load(state_path, map_location="cpu", weights_only=True)
+                load_agent(ckpt)  # validates the tensors before anything is changed
+            except (CheckpointError, RuntimeError, EOFError, OSError):
+                continue
+            state["checkpoint"] = str(ckpt)
+            return cfg, state
+        return cfg, None  # no complete checkpoint: start over in the same folder
+
+    def _load_resume(self, state: dict[str, Any]) -> None:
+        loaded = load_agent(state["checkpoint"], self.device)
+        self.policy.load_state_dict(loaded.policy.state_dict())
+        if self.motivation is not None and loaded.motivation is not None:
+            self.motivation.load_state_dict(loaded.motivation.state_dict())
+            for name, opt in self.motivation.optimizers.items():
+                opt.load_state_dict(state["motivation_optimizers"][name])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cpu":
+            self.sample_gen.set_state(state["sample_gen"])
+        if self.reward_filter is not None and "reward_filter" in state:
+            self.reward_filter.load_state_dict(state["reward_filter"])
+        self.global_step = int(state["global_step"])
+        self.update_idx = int(state["update"])
+        self.wall_time = float(state["wall_time"])
+        self.best_score = float(state["best_score"])
+        self.stats.all_rooms = {tuple(r) for r in state["all_rooms"]}
+        self.stats.has_rooms = bool(state["all_rooms"])
+        self.stats.recent.extend(state["recent_scores"])
+        truncate_metrics(self.run_dir / "metrics.jsonl", self.update_idx)
+
+    def _save(self, final: bool = False) -> Path:
+        path = self.ckpt_dir / checkpoint_name(self.global_step)
+        state = {
+            "global_step": self.global_step,
+            "update": self.update_idx,
+            "wall_time": self.wall_time,
+            "best_score": self.best_score,
+            "optimizer": self.optimizer.state_dict(),
+            "motivation_optimizers": {
+                k: o.state_dict() for k, o in (self.motivation.optimizers.items() if self.motivation else [])
+            },
+            "gen": self.gen.get_state(),
+            "sample_gen": self.sample_gen.get_state() if self.device.type == "cpu" else torch.zeros(0),
+            "torch_rng": torch.get_rng_state(),
+            "all_rooms": [list(r) for r in sorted(self.stats.all_rooms)],
+            "recent_scores": list(self.stats.recent),
+        }
+        if self.reward_filter is not None:
+            state["reward_filter"] = self.reward_filter.state_dict()
+        # the resume state goes first: a .safetensors with no .state.pt beside it is skipped by --resume
+        atomic_write(path.with_suffix(".state.pt"), lambda p: torch.save(state, p))
+        extra = self._facts()
+        save_agent(self.agent, path, self.global_step, extra)
+        recent = float(np.mean(self.stats.recent)) if self.stats.recent else -math.inf
+        if recent > self.best_score or not (self.ckpt_dir / "best.safetensors").exists():
+            self.best_score = max(recent, self.best_score)
+            save_agent(self.agent, self.ckpt_dir / "best.safetensors", self.global_step, extra)
+        prune_checkpoints(self.ckpt_dir, self.cfg.keep_checkpoints)
+        return path
+
+    def _facts(self) -> dict[str, Any]:
+        """Training facts for the checkpoint metadata, so a shared file says how it was made."""
+        recent = list(self.stats.recent)
+        return {
+            "wall_time_s": round(self.wall_time, 1),
+            "device": str(self.device)
+            + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
+            "recent_score_mean": float(np.mean(recent)) if recent else None,
+            "recent_score_max": float(np.max(recent)) if recent else None,
+            "rooms_total": len(self.stats.rooms_seen()),
+            "rooms": [list(r) for r in sorted(self.stats.rooms_seen())],
+        }
+
+    # ---- the three steps --------------------------------------------------------------------------------
+    def init_obs_normaliser(self) -> None:
+        """Random-action steps that initialise the motivation's input statistics (michalnand)."""
+        if self.motivation is None or not self.motivation.has_normaliser or self.cfg.obs_norm_init_steps <= 0:
+            return
+        rng = np.random.default_rng(self.cfg.seed)
+        A = self.agent.spec.num_actions
+        for _ in range(self.cfg.obs_norm_init_steps):
+            self.staging.copy_(torch.from_numpy(self.obs_np))
+            self.motivation.observe(self.staging.to(self.device, non_blocking=True))
+            self.obs_np, _, _, _ = self.envs.step(rng.integers(0, A, size=self.cfg.num_envs))
+
+    @torch.inference_mode()
+    def collect(self) -> Rollout:
+        cfg, dev = self.cfg, self.device
+        T, N = cfg.ppo.rollout_steps, cfg.num_envs
+        actions = torch.zeros((T, N), dtype=torch.int64, device=dev)
+        logp = torch.zeros((T, N), device=dev)
+        v_ext = torch.zeros((T + 1, N), device=dev)
+        v_int = torch.zeros((T + 1, N), device=dev)
+        r_int = torch.zeros((T, N), device=dev)
+        err = torch.zeros((T, N), device=dev)
+        r_ext = np.zeros((T, N), dtype=np.float32)
+        dones = np.zeros((T, N), dtype=np.float32)
+        ac = self.autocast or contextlib.nullcontext()
+        for t in range(T + 1):
+            self.staging.copy_(torch.from_numpy(self.obs_np))
+            self.obs_buf[t].copy_(self.staging, non_blocking=True)
+            x = self.obs_buf[t]
+            with ac:
+                logits, ve, vi = self.policy(obs_to_float(x))
+            v_ext[t], v_int[t] = ve.float(), vi.float()
+            if t == T:
+                break  # s_T only needs its values, for the bootstrap
+            logp_all = torch.log_softmax(logits.float(), dim=-1)
+            a = torch.multinomial(logp_all.exp(), 1, generator=self.sample_gen).squeeze(1)
+            actions[t] = a
+            logp[t] = logp_all.gather(1, a[:, None]).squeeze(1)
+            self.envs.step_async(a.cpu().numpy())
+            # while the emulators run: the intrinsic reward of s_t and the input statistics
+            if self.motivation is not None:
+                with ac:
+                    r, e = self.motivation.reward(x)
+                r_int[t], err[t] = r.float(), e.float()
+                self.motivation.observe(x)
+            self.obs_np, rew, done, info = self.envs.step_wait()
+            r_ext[t], dones[t] = rew, done
+            self.stats.step(done, info)
+        to = dict(device=dev, non_blocking=True)
+        return Rollout(
+            self.obs_buf, actions, logp, v_ext, v_int,
+            torch.from_numpy(r_ext).to(**to), r_int, err, torch.from_numpy(dones).to(**to),
+        )  # fmt: skip
+
+    def advantages(self, ro: Rollout) -> Advantages:
+        p = self.cfg.ppo
+        if self.cfg.algo == "ppo":
+            mask = 1.0 - ro.dones if p.baseline_inverted_done_mask else ro.dones
+            adv, ret = gae(ro.r_ext, ro.v_ext, mask, p.gamma_baseline, p.gae_lambda, p.bootstrap_last_step)
+            return Advantages(adv, ret, torch.zeros_like(ret))
+        r_int = ro.r_int
+        if self.reward_filter is not None:
+            self.reward_filter.update(r_int)
+            r_int = r_int / self.reward_filter.std
+        int_dones = ro.dones if p.int_episodic else torch.zeros_like(ro.dones)
+        a_ext, ret_ext = gae(ro.r_ext, ro.v_ext, ro.dones, p.gamma_ext, p.gae_lambda, p.bootstrap_last_step)
+        a_int, ret_int = gae(r_int, ro.v_int, int_dones, p.gamma_int, p.gae_lambda, p.bootstrap_last_step)
+        return Advantages(p.ext_adv_coef * a_ext + p.int_adv_coef * a_int, ret_ext, ret_int)
+
+    def update(self, ro: Rollout, adv: Advantages) -> dict[str, float]:
+        T, N = ro.actions.shape
+        batch = RolloutBatch(
+            obs=ro.obs[:T].reshape(T * N, *ro.obs.shape[2:]),
+            actions=ro.actions.reshape(-1),
+            logp=ro.logp.reshape(-1),
+            advantages=adv.combined.reshape(-1),
+            ret_ext=adv.ret_ext.reshape(-1),
+            ret_int=adv.ret_int.reshape(-1),
+        )
+        losses = ppo_update(
+            self.policy, self.optimizer, batch, self.cfg.ppo, self.sampling, self.dual_value, self.gen, self.autocast
+        )
+        if self.motivation is not None:
+            with self.autocast or contextlib.nullcontext():
+                losses.update(self.motivation.update(ro.obs))
+        return losses
+
+    # ---- the loop ---------------------------------------------------------------------------------------
+    def _row(self, ro: Rollout, losses: dict[str, float], sps: float) -> dict[str, Any]:
+        scores, lengths, rooms = self.stats.pop()
+        seen = self.stats.rooms_seen()
+        ri = ro.r_int.float()
+        row = {
+            "update": self.update_idx,
+            "global_step": self.global_step,
+            "wall_time_s": round(self.wall_time, 3),
+            "steps_per_s": sps,
+            "episodes": len(scores),
+            "episode_scores": scores,
+            "episode_lengths": lengths,
+            "episode_rooms": rooms,
+            "score_mean": float(np.mean(scores)) if scores else None,
+            "score_max": float(np.max(scores)) if scores else None,
+            "length_mean": float(np.mean(lengths)) if lengths else None,
+            "rooms_episode_mean": float(np.mean(rooms)) if rooms else None,
+            "rooms_total": len(seen) if self.stats.has_rooms else None,
+            "rooms": [list(r) for r in sorted(seen)],
+            "r_int_mean": ri.mean().item(),
+            "r_int_std": ri.std().item(),
+            "int_error_mean": ro.int_error.mean().item(),
+            "r_ext_sum": ro.r_ext.sum().item(),
+            "v_ext_mean": ro.v_ext.mean().item(),
+            "v_int_mean": ro.v_int.mean().item(),
+        }
+        row.update(losses)
+        return row
+
+    def train(self, max_updates: int | None = None) -> list[dict[str, Any]]:
+        cfg = self.cfg
+        total = int(cfg.total_steps)
+        self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=self.global_step or None)
+        if self.global_step == 0:
+            self.init_obs_normaliser()
+        bar = None
+        if cfg.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=self.global_step, unit="step", unit_scale=True, dynamic_ncols=True,
+                       desc=f"{cfg.algo} {cfg.env}", mininterval=1.0, smoothing=0.05)  # fmt: skip
+        rows = []
+        next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+        try:
+            while self.global_step < total and (max_updates is None or len(rows) < max_updates):
+                t0 = time.perf_counter()
+                ro = self.collect()
+                adv = self.advantages(ro)
+                losses = self.update(ro, adv)
+                dt = time.perf_counter() - t0
+                self.wall_time += dt
+                self.global_step += cfg.batch_size
+                self.update_idx += 1
+                row = self._row(ro, losses, cfg.batch_size / dt)
+                for k, v in row.items():
+                    if isinstance(v, float) and not math.isfinite(v) and k in losses:
+                        raise TrainError(f"update {self.update_idx}: {k} is {v}; training diverged")
+                self.metrics.write(row, SCALARS + tuple(losses))
+                rows.append(row)
+                if bar is not None:
+                    bar.update(cfg.batch_size)
+                    bar.set_postfix_str(self._postfix(row), refresh=False)
+                if self.global_step >= next_ckpt or self.global_step >= total:
+                    self._save()
+                    next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+        finally:
+            if bar is not None:
+                bar.close()
+            self.metrics.close()
+        return rows
+
+    def _postfix(self, row: dict[str, Any]) -> str:
+        recent = self.stats.recent
+        parts = [f"score {np.mean(recent):.0f}" if recent else "score -"]
+        if self.stats.has_rooms:
+            ep = np.mean(self.stats.recent_rooms) if self.stats.recent_rooms else float("nan")
+            parts.append(f"rooms/ep {ep:.1f} all {row['rooms_total']}")
+        parts.append(f"r_int {row['r_int_mean']:.3f}")
+        return " | ".join(parts)
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, Any]]:
+    """Train (or resume, with cfg.resume) and return this session's metric rows."""
+    trainer = Trainer(cfg, resume=cfg.resume)
+    try:
+        return trainer.train(max_updates=max_updates)
+    finally:
+        trainer.close()

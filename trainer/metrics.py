@@ -1,0 +1,79 @@
+"""Per-update metrics: one JSON row per update in metrics.jsonl, mirrored to TensorBoard.
+
+On resume the file is cut back to the rows of the updates the checkpoint contains, so after a kill -9 no
+row is duplicated or missing; TensorBoard's ``purge_step`` does the same for the event files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """All complete rows of a metrics.jsonl (a torn last line from a crash is skipped)."""
+    rows = []
+    if not Path(path).exists():
+        return rows
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return rows
+
+
+def truncate_metrics(path: Path, max_update: int) -> int:
+    """Keep the rows with ``update <= max_update``; returns how many rows remain."""
+    path = Path(path)
+    rows = [r for r in read_metrics(path) if r.get("update", 0) <= max_update]
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return len(rows)
+
+
+def _finite(x: Any) -> Any:
+    """JSON has no NaN/inf: store them as null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+class MetricsWriter:
+    def __init__(self, run_dir: Path, tensorboard: bool, purge_step: int | None = None) -> None:
+        self.path = Path(run_dir) / "metrics.jsonl"
+        self._f = open(self.path, "a", encoding="utf-8")
+        self._tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # imported lazily: slow import
+
+            self._tb = SummaryWriter(str(Path(run_dir) / "tb"), purge_step=purge_step)
+
+    def write(self, row: dict[str, Any], scalars: Iterable[str]) -> None:
+        """Append one row (flushed at once, so a killed run keeps every finished update)."""
+        clean = {k: (_finite(v) if not isinstance(v, list) else v) for k, v in row.items()}
+        self._f.write(json.dumps(clean) + "\n")
+        self._f.flush()
+        if self._tb is not None:
+            step = int(row["global_step"])
+            for k in scalars:
+                v = row.get(k)
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    self._tb.add_scalar(k, v, step)
+
+    def close(self) -> None:
+        self._f.close()
+        if self._tb is not None:
+            self._tb.close()
