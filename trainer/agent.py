@@ -118,8 +118,9 @@ def build_agent(cfg: TrainConfig, device: torch.device, seed: int | None = None)
     torch.manual_seed(cfg.seed if seed is None else seed)
     policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder).to(device)
     motivation = make_motivation(
-        cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed if seed is None else seed
-    )
+        cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device,
+        cfg.seed if seed is None else seed, env_id=cfg.env,
+    )  # fmt: skip
     return Agent(policy, motivation, cfg.env_cfg, spec, cfg, {}, device)
 
 
@@ -172,7 +173,9 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
             f"{spec.obs_shape}"
         )
     policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder).to(device)
-    motivation = make_motivation(cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed)
+    motivation = make_motivation(
+        cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
+    )
     try:
         policy.load_state_dict(prefixed(tensors, "policy"))
         if motivation is not None:
