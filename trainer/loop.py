@@ -150,7 +150,6 @@ class Trainer:
     """Owns the envs, the agent, the optimiser and the run folder."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
-        cfg = cfg.resolved()
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         resume_state = None
@@ -160,6 +159,7 @@ class Trainer:
             raise TrainError(
                 f"{self.run_dir} already holds checkpoints; pass --resume to continue it or pick another --run-dir"
             )
+        cfg = cfg.resolved()
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         if cfg.torch_threads:
@@ -207,9 +207,8 @@ class Trainer:
             raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}")
         cfg = from_dict(json.loads(cfg_path.read_text()))
         # a resumed run may be given a larger budget or another device; everything else is the run's own
-        cfg = dataclasses.replace(
-            cfg, total_steps=cli_cfg.total_steps, device=cli_cfg.device, progress=cli_cfg.progress
-        ).resolved()
+        total = cli_cfg.total_steps if cli_cfg.total_steps is not None else cfg.total_steps
+        cfg = dataclasses.replace(cfg, total_steps=total, device=cli_cfg.device, progress=cli_cfg.progress)
         for ckpt in reversed(list_checkpoints(self.ckpt_dir)):
             state_path = ckpt.with_suffix(".state.pt")
             if not state_path.exists():
