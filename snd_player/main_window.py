@@ -1,0 +1,719 @@
+"""The main window: game view and timeline in the middle, one dock per panel, controls in a toolbar.
+
+The window never steps the env or runs a network: a :class:`~snd_player.worker.SessionWorker` does, in its
+own thread, and hands over :class:`~snd_player.worker.StepBatch` objects. Batches are only stored here; a
+60 FPS timer draws the newest state with long-lived items (STYLE.md item 8).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QSettings, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PyQt6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from snd_player.projection import Basis, FeatureProjector
+from snd_player.session import Session
+from snd_player.timeline import EpisodeTimeline, RoomStats, is_montezuma
+from snd_player.widgets import theme
+from snd_player.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
+from snd_player.widgets.plots import IntrinsicPlot, ValuePlot
+from snd_player.widgets.policy import PolicyBars
+from snd_player.widgets.projection import ProjectionView
+from snd_player.widgets.rooms import RoomsPanel
+from snd_player.widgets.timeline_slider import TimelineSlider
+from snd_player.worker import SPEEDS, StepBatch, WorkerThread
+
+DEMO_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo.safetensors"
+TRAIN_HINT = "trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv"
+DRAW_FPS = 60
+MAX_RECENT = 8
+
+
+def speed_label(s: float) -> str:
+    return "max" if s == 0 else f"{s:g}x"
+
+
+def header_html(meta: dict[str, Any], path: Path | None) -> str:
+    """Algorithm · env · steps trained · date, from the checkpoint metadata."""
+    algo = str(meta.get("algo", "?")).upper()
+    env = meta.get("env_id", "?")
+    steps = meta.get("global_step")
+    steps_s = f"{int(steps):,} steps trained" if isinstance(steps, int | float) else "steps unknown"
+    date = str(meta.get("created", ""))[:10] or "date unknown"
+    name = path.name if path is not None else ""
+    sep = f"<span style='color:{theme.MUTED}'>&nbsp;·&nbsp;</span>"
+    return (
+        f"<span style='font-size:13pt; font-weight:700; color:{theme.ACCENT}'>{algo}</span>{sep}"
+        f"<span style='font-size:12pt'>{env}</span>{sep}{steps_s}{sep}{date}"
+        f"{sep}<span style='color:{theme.MUTED}'>{name}</span>"
+    )
+
+
+class WelcomePage(QWidget):
+    def __init__(self, on_open: Callable[[], None], parent=None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        title = QLabel("<span style='font-size:26pt; font-weight:700'>snd-player</span>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(title)
+        sub = QLabel(
+            "Watch a PPO agent with RND / SND intrinsic motivation play, frame by frame:<br>"
+            "what it sees, what it finds novel, what it expects and where it has been."
+        )
+        sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub.setStyleSheet(f"color: {theme.MUTED}; font-size: 11pt;")
+        lay.addWidget(sub)
+        lay.addSpacing(18)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.open_button = QPushButton("Open checkpoint…")
+        self.open_button.setMinimumSize(QSize(220, 40))
+        self.open_button.setStyleSheet("font-size: 12pt;")
+        self.open_button.clicked.connect(on_open)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addSpacing(18)
+        hint = QLabel(
+            "or drop a <code>.safetensors</code> checkpoint here. No checkpoint yet? Train one:<br><br>"
+            f"<code style='font-size:11pt; color:{theme.TEXT}'>{TRAIN_HINT}</code><br><br>"
+            "then open <code>runs/mr-sndv/checkpoints/&lt;step&gt;.safetensors</code>"
+        )
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        hint.setStyleSheet(f"color: {theme.MUTED};")
+        lay.addWidget(hint)
+        self.recent = QLabel("")
+        self.recent.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.recent.setStyleSheet(f"color: {theme.MUTED};")
+        lay.addWidget(self.recent)
+        lay.addStretch(3)
+
+
+class MainWindow(QMainWindow):
+    """``command(name, value)`` is connected (queued) to the worker; see ``SessionWorker.command``."""
+
+    command = pyqtSignal(str, object)
+    record_requested = pyqtSignal(str)
+    """Emitted by the Record button with the checkpoint path; recording itself lives in snd_player.record."""
+
+    def __init__(self, settings: QSettings | None = None, seed: int = 0, greedy: bool = False) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("snd", "snd-player")
+        self.setWindowTitle("snd-player")
+        self.resize(1600, 1000)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.session: Session | None = None
+        self.worker: WorkerThread | None = None
+        self.timeline: EpisodeTimeline | None = None
+        self.room_stats: RoomStats | None = None
+        self.basis: Basis | None = None
+        self.last = None  # newest StepRecord
+        self.cursor = 0
+        self.horizon = 0
+        self.playing = False
+        self.frames_received = 0
+        self.frames_drawn = 0
+        self.inference_ms = 0.0
+        self._dirty = False
+        self._rooms_due = 0.0
+        self._fps_t0 = time.perf_counter()
+        self._fps_draws = 0
+        self._fps_steps = 0
+        self.draw_fps = 0.0
+        self.steps_per_s = 0.0
+        self._initial_seed = seed
+        self._initial_greedy = greedy
+        self.checkpoint: Path | None = None
+
+        self.stack = QStackedWidget()
+        self.welcome = WelcomePage(self.open_dialog)
+        self.stack.addWidget(self.welcome)
+        self.player = QWidget()
+        pl = QVBoxLayout(self.player)
+        pl.setContentsMargins(6, 4, 6, 4)
+        pl.setSpacing(4)
+        self.header = QLabel("")
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        pl.addWidget(self.header)
+        self.game = GameView()
+        self.game.setMinimumSize(320, 360)
+        pl.addWidget(self.game, 1)
+        self.slider = TimelineSlider()
+        self.slider.scrubbed.connect(self.seek)
+        pl.addWidget(self.slider)
+        self.timeline_label = QLabel("")
+        self.timeline_label.setStyleSheet(f"color: {theme.MUTED};")
+        pl.addWidget(self.timeline_label)
+        self.stack.addWidget(self.player)
+        self.setCentralWidget(self.stack)
+
+        self._build_actions()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_docks()
+        self._build_statusbar()
+        self._refresh_recent()
+        self._show_welcome(True)
+
+        self.draw_timer = QTimer(self)
+        self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.draw_timer.timeout.connect(self._draw)
+        self.draw_timer.start(1000 // DRAW_FPS)
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _action(self, text: str, shortcut: str | None, slot: Callable, checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        self.act_open = self._action("&Open checkpoint…", "Ctrl+O", self.open_dialog)
+        self.act_quit = self._action("&Quit", "Ctrl+Q", self.close)
+        self.act_play = self._action("Play / pause", "Space", lambda: self.command.emit("toggle", None))
+        self.act_step = self._action("Step one frame", "Right", lambda: self.command.emit("step", None))
+        self.act_back = self._action("Step back one frame", "Left", lambda: self.seek(self.cursor - 1))
+        self.act_reset = self._action(
+            "Restart episode (seed from the box)",
+            "R",
+            lambda: self.command.emit("reset", self.seed_box.value()),
+        )
+        self.act_new_episode = self._action(
+            "New episode (unseeded)", "Shift+R", lambda: self.command.emit("reset", None)
+        )
+        self.act_faster = self._action("Faster", "+", lambda: self._bump_speed(+1))
+        self.act_faster.setShortcuts([QKeySequence("+"), QKeySequence("=")])
+        self.act_slower = self._action("Slower", "-", lambda: self._bump_speed(-1))
+        self.act_greedy = self._action("Greedy actions (argmax)", "G", self._greedy_toggled, checkable=True)
+        self.act_greedy.setChecked(self._initial_greedy)
+        self.act_prev_mark = self._action("Previous bookmark", "[", lambda: self.jump_bookmark(-1))
+        self.act_next_mark = self._action("Next bookmark", "]", lambda: self.jump_bookmark(+1))
+        self.act_start = self._action("Go to episode start", "Home", lambda: self.seek(0))
+        self.act_view = self._action("Cycle game view: frame / stack / newest", "V", self._cycle_view)
+        self.act_record = self._action("Record video…", "Ctrl+R", self._record)
+        self.act_help = self._action("Keyboard shortcuts", "F1", self.show_shortcuts)
+        self.act_about = self._action("About snd-player", None, self._about)
+        self.act_reset_layout = self._action("Reset panel layout", None, self.reset_layout)
+        self.view_group = QActionGroup(self)
+        self.view_actions: dict[str, QAction] = {}
+        for mode in VIEW_MODES:
+            a = QAction(f"Show {VIEW_LABELS[mode]}", self, checkable=True)
+            a.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
+            self.view_group.addAction(a)
+            self.view_actions[mode] = a
+        self.view_actions["frame"].setChecked(True)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Controls")
+        tb.setObjectName("controls")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.play_button.setMinimumWidth(90)
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.clicked.connect(self.act_play.trigger)
+        tb.addWidget(self.play_button)
+        for text, act in (("Step ▸", self.act_step), ("◂ Back", self.act_back), ("Reset", self.act_reset)):
+            b = QPushButton(text)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setToolTip(f"{act.text()} ({act.shortcut().toString()})")
+            b.clicked.connect(act.trigger)
+            tb.addWidget(b)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" speed "))
+        self.speed_box = QComboBox()
+        self.speed_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for s in SPEEDS:
+            self.speed_box.addItem(speed_label(s), s)
+        self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_box.setToolTip("speed relative to real time (15 agent steps/s); + and - change it")
+        self.speed_box.currentIndexChanged.connect(lambda i: self.command.emit("speed", SPEEDS[i]))
+        tb.addWidget(self.speed_box)
+        tb.addWidget(QLabel("  seed "))
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setValue(self._initial_seed)
+        self.seed_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.seed_box.setToolTip("env and action-sampling seed; changing it restarts the episode")
+        self.seed_box.editingFinished.connect(self._seed_changed)
+        tb.addWidget(self.seed_box)
+        tb.addWidget(QLabel("  "))
+        self.greedy_box = QCheckBox("greedy")
+        self.greedy_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.greedy_box.setChecked(self._initial_greedy)
+        self.greedy_box.setToolTip("argmax actions instead of sampling from the policy (G)")
+        self.greedy_box.toggled.connect(self._greedy_box_toggled)
+        tb.addWidget(self.greedy_box)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" view "))
+        self.view_box = QComboBox()
+        self.view_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for mode in VIEW_MODES:
+            self.view_box.addItem(VIEW_LABELS[mode], mode)
+        self.view_box.setToolTip("what the game view shows (V)")
+        self.view_box.currentIndexChanged.connect(lambda i: self.set_view_mode(VIEW_MODES[i]))
+        tb.addWidget(self.view_box)
+        tb.addSeparator()
+        self.record_button = QPushButton("● Record")
+        self.record_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.record_button.setToolTip("record a demo video of this checkpoint (Ctrl+R)")
+        self.record_button.clicked.connect(self.act_record.trigger)
+        tb.addWidget(self.record_button)
+        self.toolbar = tb
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.act_open)
+        self.recent_menu = f.addMenu("Open &recent")
+        f.addSeparator()
+        f.addAction(self.act_record)
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        self.view_menu = mb.addMenu("&View")
+        c = mb.addMenu("&Controls")
+        for a in (
+            self.act_play,
+            self.act_step,
+            self.act_back,
+            self.act_reset,
+            self.act_new_episode,
+            None,
+            self.act_faster,
+            self.act_slower,
+            self.act_greedy,
+            None,
+            self.act_prev_mark,
+            self.act_next_mark,
+            self.act_start,
+        ):
+            if a is None:
+                c.addSeparator()
+            else:
+                c.addAction(a)
+        h = mb.addMenu("&Help")
+        h.addAction(self.act_help)
+        h.addAction(self.act_about)
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        return d
+
+    def _build_docks(self) -> None:
+        self.intrinsic = IntrinsicPlot()
+        self.values = ValuePlot()
+        self.policy = PolicyBars([])
+        self.projection = ProjectionView(by_room=True)
+        self.rooms = QLabel("")
+        self.dock_policy = self._dock("Policy", "dock_policy", self.policy)
+        self.dock_intrinsic = self._dock("Intrinsic motivation", "dock_intrinsic", self.intrinsic)
+        self.dock_values = self._dock("Values", "dock_values", self.values)
+        self.dock_projection = self._dock("Feature projection", "dock_projection", self.projection)
+        self.dock_rooms = self._dock("Rooms visited", "dock_rooms", self.rooms)
+        self.docks = [
+            self.dock_policy,
+            self.dock_intrinsic,
+            self.dock_values,
+            self.dock_projection,
+            self.dock_rooms,
+        ]
+        for d in self.docks:
+            self.view_menu.addAction(d.toggleViewAction())
+        self.view_menu.addSeparator()
+        for a in self.view_actions.values():
+            self.view_menu.addAction(a)
+        self.view_menu.addAction(self.act_view)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.act_reset_layout)
+        self.reset_layout()
+
+    def reset_layout(self) -> None:
+        """Policy left of the game, projection and rooms right of it, the time plots across the bottom."""
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        for d in self.docks:
+            d.setFloating(False)
+            d.show()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock_policy)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_projection)
+        self.splitDockWidget(self.dock_projection, self.dock_rooms, Qt.Orientation.Horizontal)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock_intrinsic)
+        self.splitDockWidget(self.dock_intrinsic, self.dock_values, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_policy], [270], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_projection, self.dock_rooms], [400, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_intrinsic], [300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.dock_intrinsic, self.dock_values], [800, 800], Qt.Orientation.Horizontal)
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.status_fps = QLabel("")
+        self.status_episode = QLabel("")
+        self.status_score = QLabel("")
+        self.status_rooms = QLabel("")
+        self.status_state = QLabel("")
+        for w in (
+            self.status_state,
+            self.status_episode,
+            self.status_score,
+            self.status_rooms,
+            self.status_fps,
+        ):
+            sb.addPermanentWidget(w)
+
+    # -- opening ------------------------------------------------------------------------------------------
+    def _show_welcome(self, welcome: bool) -> None:
+        self.stack.setCurrentWidget(self.welcome if welcome else self.player)
+        for d in self.docks:
+            d.setVisible(not welcome)
+        self.toolbar.setEnabled(not welcome)
+
+    def open_dialog(self) -> None:
+        start = str(self.checkpoint.parent) if self.checkpoint else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open checkpoint", start, "snd checkpoints (*.safetensors);;All files (*)"
+        )
+        if path:
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: str | Path) -> bool:
+        """Load a checkpoint; on failure show the one-line reason and keep whatever was open."""
+        from trainer.checkpoint import CheckpointError
+        from trainer.envs import EnvError
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            session = Session.from_checkpoint(
+                path, seed=self.seed_box.value(), greedy=self.greedy_box.isChecked()
+            )
+        except (CheckpointError, EnvError, OSError) as e:
+            QApplication.restoreOverrideCursor()
+            QMessageBox.critical(self, "Cannot open checkpoint", str(e))
+            return False
+        QApplication.restoreOverrideCursor()
+        self.set_session(session)
+        self._add_recent(Path(path))
+        return True
+
+    def set_session(self, session: Session, autoplay: bool = True) -> None:
+        """Show a loaded session: rebuild the panels that depend on the game, start a fresh worker."""
+        self.stop_worker()
+        self.session = session
+        self.checkpoint = session.checkpoint
+        meta = session.meta
+        self.header.setText(header_html(meta, session.checkpoint))
+        self.setWindowTitle(
+            f"snd-player — {session.checkpoint.name if session.checkpoint else session.env_id}"
+        )
+        self.timeline = EpisodeTimeline(-1, session.heat_grid)
+        self.room_stats = RoomStats(session.heat_grid)
+        self.basis = None
+        self.last = None
+        self.cursor = self.horizon = 0
+        self.frames_received = 0
+        self.game.blank()
+
+        self.intrinsic = IntrinsicPlot()
+        self.values = ValuePlot()
+        self.policy = PolicyBars(session.action_meanings)
+        has_rooms = not session.is_procgen and (
+            "montezuma" in session.env_id.lower() or "pitfall" in session.env_id.lower()
+        )
+        self.projection = ProjectionView(by_room=has_rooms)
+        self.rooms = RoomsPanel(session.room_source, is_montezuma(session.env_id), session.heat_grid)
+        if not session.has_motivation:
+            self.intrinsic.set_no_motivation(session.algo)
+            self.projection.set_no_motivation(session.algo)
+        for dock, w in (
+            (self.dock_intrinsic, self.intrinsic),
+            (self.dock_values, self.values),
+            (self.dock_policy, self.policy),
+            (self.dock_projection, self.projection),
+            (self.dock_rooms, self.rooms),
+        ):
+            old = dock.widget()
+            dock.setWidget(w)
+            if old is not None:
+                old.deleteLater()
+        self._show_welcome(False)
+
+        self.worker = WorkerThread(session, FeatureProjector(seed=session.seed))
+        w = self.worker.worker
+        self.command.connect(w.command)
+        w.batch_ready.connect(self._on_batch)
+        w.failed.connect(self._on_worker_failed)
+        w.state_changed.connect(self._on_worker_state)
+        self.worker.start()
+        self.command.emit("speed", SPEEDS[self.speed_box.currentIndex()])
+        if autoplay:
+            self.command.emit("play", None)
+
+    def stop_worker(self) -> bool:
+        """Stop and join the worker thread (if any); True when no worker thread is left running."""
+        if self.worker is None:
+            return True
+        try:
+            self.command.disconnect(self.worker.worker.command)
+        except TypeError:
+            pass
+        ok = self.worker.stop()
+        self.worker = None
+        return ok
+
+    # -- recent files and drops ---------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        v = self.settings.value("recent", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(p) for p in (v or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        p = str(path.resolve())
+        files = [p] + [f for f in self.recent_files() if f != p]
+        self.settings.setValue("recent", files[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            a = self.recent_menu.addAction(f)
+            a.triggered.connect(lambda _=False, f=f: self.open_checkpoint(f))
+        self.recent_menu.setEnabled(bool(files))
+        if files:
+            self.welcome.recent.setText(
+                "recent: " + " · ".join(Path(f).name for f in files[:3]) + "  (File ▸ Open recent)"
+            )
+
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        if ev.mimeData().hasUrls() and any(
+            u.toLocalFile().endswith(".safetensors") for u in ev.mimeData().urls()
+        ):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        for u in ev.mimeData().urls():
+            if u.toLocalFile().endswith(".safetensors"):
+                self.open_checkpoint(u.toLocalFile())
+                break
+
+    # -- controls -----------------------------------------------------------------------------------------
+    def play(self, n: int | None = None) -> None:
+        """Play on (n=None) or exactly n more steps then pause."""
+        self.command.emit("play" if n is None else "run", n)
+
+    def pause(self) -> None:
+        self.command.emit("pause", None)
+
+    def step(self) -> None:
+        self.command.emit("step", None)
+
+    def seek(self, t: int) -> None:
+        if self.session is None or not self.session.seekable:
+            self.statusBar().showMessage(
+                "this env cannot restore its state, so the timeline cannot seek", 3000
+            )
+            return
+        if 0 <= t < self.horizon:
+            self.command.emit("seek", int(t))
+
+    def set_speed(self, s: float) -> None:
+        self.speed_box.setCurrentIndex(SPEEDS.index(s))
+
+    def _bump_speed(self, d: int) -> None:
+        i = min(max(self.speed_box.currentIndex() + d, 0), len(SPEEDS) - 1)
+        self.speed_box.setCurrentIndex(i)
+
+    def _seed_changed(self) -> None:
+        if self.session is not None and self.seed_box.value() != self.session.seed:
+            self.command.emit("seed", self.seed_box.value())
+
+    def _greedy_toggled(self, checked: bool) -> None:
+        self.greedy_box.setChecked(checked)
+
+    def _greedy_box_toggled(self, checked: bool) -> None:
+        self.act_greedy.setChecked(checked)
+        self.command.emit("greedy", checked)
+
+    def set_view_mode(self, mode: str) -> None:
+        self.game.set_mode(mode)
+        self.view_actions[mode].setChecked(True)
+        if self.view_box.currentIndex() != VIEW_MODES.index(mode):
+            self.view_box.setCurrentIndex(VIEW_MODES.index(mode))
+
+    def _cycle_view(self) -> None:
+        self.set_view_mode(VIEW_MODES[(VIEW_MODES.index(self.game.mode) + 1) % len(VIEW_MODES)])
+
+    def jump_bookmark(self, direction: int) -> None:
+        if self.timeline is None:
+            return
+        marks = [b.t for b in self.timeline.sorted_bookmarks()]
+        if direction < 0:
+            cands = [t for t in marks if t < self.cursor]
+            target = cands[-1] if cands else None
+        else:
+            cands = [t for t in marks if self.cursor < t < self.horizon]
+            target = cands[0] if cands else None
+        if target is None:
+            self.statusBar().showMessage("no bookmark that way", 2000)
+            return
+        self.seek(target)
+
+    def _record(self) -> None:
+        path = str(self.checkpoint) if self.checkpoint else ""
+        self.record_requested.emit(path)
+        if self.receivers(self.record_requested) == 0:
+            self.statusBar().showMessage(
+                f"recording from the window is not available yet: snd-player record {path} --out demo.mp4",
+                6000,
+            )
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for a in self.actions():
+            keys = ", ".join(s.toString() for s in a.shortcuts())
+            if keys:
+                rows.append(
+                    f"<tr><td><b>{keys}</b>&nbsp;&nbsp;&nbsp;</td><td>{a.text().replace('&', '')}</td></tr>"
+                )
+        rows.append(
+            "<tr><td><b>drag</b></td><td>timeline slider: scrub back (and forward over known steps)</td></tr>"
+        )
+        rows.append(
+            "<tr><td><b>double-click</b></td><td>a time plot: follow the whole episode again</td></tr>"
+        )
+        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>")
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About snd-player",
+            "snd-player plays a checkpoint of a PPO agent trained with RND or SND intrinsic motivation and "
+            "shows, frame by frame, what drives it.",
+        )
+
+    # -- worker → window ----------------------------------------------------------------------------------
+    def _on_batch(self, batch: StepBatch) -> None:
+        if self.worker is not None:
+            self.worker.worker.ack()
+        if self.session is None or self.timeline is None or self.room_stats is None:
+            return
+        for rec in batch.records:
+            if rec.episode != self.timeline.episode:
+                if len(self.timeline):
+                    self.room_stats.fold(self.timeline)
+                self.timeline = EpisodeTimeline(rec.episode, self.session.heat_grid)
+            self.timeline.put(rec)
+        if len(self.timeline) > batch.horizon:
+            self.timeline.truncate(batch.horizon)
+        if batch.basis is not None:
+            self.basis = batch.basis
+        self.last = batch.records[-1]
+        self.cursor = self.last.t
+        self.horizon = len(self.timeline)
+        self.frames_received += len(batch.records)
+        self._fps_steps += len(batch.records)
+        self.inference_ms = batch.inference_ms
+        self._dirty = True
+
+    def _on_worker_failed(self, msg: str) -> None:
+        self.statusBar().showMessage(msg, 6000)
+
+    def _on_worker_state(self, state: dict) -> None:
+        self.playing = bool(state["playing"])
+        self.play_button.setText("❚❚ Pause" if self.playing else "▶ Play")
+        self.status_state.setText("playing" if self.playing else "paused")
+
+    # -- drawing ------------------------------------------------------------------------------------------
+    def _draw(self) -> None:
+        now = time.perf_counter()
+        if now - self._fps_t0 >= 1.0:
+            dt = now - self._fps_t0
+            self.draw_fps, self.steps_per_s = self._fps_draws / dt, self._fps_steps / dt
+            self._fps_t0, self._fps_draws, self._fps_steps = now, 0, 0
+            self._update_status()
+        if not self._dirty or self.last is None or self.timeline is None:
+            return
+        self._dirty = False
+        self.draw_now()
+
+    def draw_now(self) -> None:
+        """Draw the newest state into every panel (normally called by the 60 FPS timer)."""
+        rec, tl = self.last, self.timeline
+        if rec is None or tl is None or self.room_stats is None:
+            return
+        self.game.show_record(rec)
+        self.intrinsic.update_from(tl, self.cursor)
+        self.values.update_from(tl, self.cursor)
+        self.policy.show_record(rec)
+        self.projection.update_from(tl, self.basis, self.cursor)
+        self.slider.set_state(self.horizon, self.cursor, tl.sorted_bookmarks())
+        now = time.perf_counter()
+        if now >= self._rooms_due or not self.playing:
+            self._rooms_due = now + 0.15  # the room map and heat map change slowly: a few times a second
+            cur = (rec.level, rec.room) if rec.room >= 0 else None
+            self.rooms.update_from(self.room_stats, tl, cur)
+        self.frames_drawn += 1
+        self._fps_draws += 1
+
+    def _update_status(self) -> None:
+        rec = self.last
+        speed = speed_label(SPEEDS[self.speed_box.currentIndex()])
+        self.status_fps.setText(
+            f"draw {self.draw_fps:4.0f} fps · agent {self.steps_per_s:5.1f} steps/s ({speed}) · "
+            f"networks {self.inference_ms:.1f} ms/step"
+        )
+        if rec is None:
+            return
+        self.status_episode.setText(f"episode {rec.episode} · step {rec.t} / {self.horizon}")
+        self.status_score.setText(f"score {rec.score:g}")
+        if self.timeline is not None and self.room_stats is not None and rec.room >= 0:
+            ses = len([k for k in self.room_stats.visits(self.timeline) if k[1] >= 0])
+            self.status_rooms.setText(f"rooms {len(self.timeline.rooms)} (session {ses})")
+        marks = self.timeline.sorted_bookmarks() if self.timeline is not None else []
+        peaks = sum(b.kind == "peak" for b in marks)
+        self.timeline_label.setText(
+            f"episode {rec.episode} · step {self.cursor} of {self.horizon} known · "
+            f"{peaks} r_int peaks (orange), {len(marks) - peaks} new rooms (teal) · [ ] jump between them"
+        )
+
+    def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 - Qt name
+        self.draw_timer.stop()
+        self.stop_worker()
+        super().closeEvent(ev)

@@ -1,0 +1,59 @@
+"""Action probabilities as horizontal bars with the action names, the chosen action highlighted."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+from snd_player.session import StepRecord
+from snd_player.widgets import theme
+
+
+class PolicyBars(pg.PlotWidget):
+    def __init__(self, action_names: list[str], parent=None) -> None:
+        super().__init__(parent=parent)
+        self.plot = self.getPlotItem()
+        theme.style_plot(self.plot)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.showGrid(x=True, y=False, alpha=0.15)
+        self.names = list(action_names)
+        a = len(self.names)
+        self._y = np.arange(a, dtype=np.float64)
+        self.bars = pg.BarGraphItem(
+            x0=np.zeros(a), y=self._y, height=0.72, width=np.zeros(a), brush=theme.BAR
+        )
+        self.plot.addItem(self.bars)
+        left = self.plot.getAxis("left")
+        left.setTicks([[(i, n.replace("FIRE", "FIRE ").strip().lower()) for i, n in enumerate(self.names)]])
+        left.setStyle(tickTextOffset=4)
+        self.plot.invertY(True)
+        self.plot.setXRange(0, 1, padding=0.02)
+        self.plot.setYRange(-0.6, a - 0.4, padding=0)
+        self.plot.setLabel("bottom", "probability", color=theme.MUTED)
+        self.max_entropy = math.log(max(a, 1))
+        self.label = pg.TextItem("", color=theme.TEXT, anchor=(1, 1))
+        self.plot.addItem(self.label, ignoreBounds=True)
+        self._brushes_default = [pg.mkBrush(theme.BAR)] * a
+        self._chosen_brush = pg.mkBrush(theme.CHOSEN)
+        self._last_t: tuple[int, int] | None = None
+
+    def show_record(self, rec: StepRecord) -> None:
+        key = (rec.episode, rec.t)
+        if key == self._last_t:
+            return
+        self._last_t = key
+        brushes = list(self._brushes_default)
+        if 0 <= rec.action < len(brushes):
+            brushes[rec.action] = self._chosen_brush
+        self.bars.setOpts(width=rec.probs.astype(np.float64), brushes=brushes)
+        self.plot.setTitle(
+            f"<span style='color:{theme.CHOSEN}'>{rec.action_name}</span>"
+            f"&nbsp;&nbsp;p={rec.probs[rec.action]:.2f}&nbsp;&nbsp;"
+            f"entropy {rec.entropy:.2f} / {self.max_entropy:.2f} nats",
+            color=theme.TEXT,
+            size="10pt",
+        )

@@ -1,0 +1,150 @@
+"""Target features of the episode projected to 2-D (see ``snd_player.projection`` for why PCA).
+
+Points are grouped, one long-lived scatter item per group, so a new frame only re-sends the points of its own
+group: rooms for games that have them, stretches of 64 steps coloured by time otherwise (Procgen).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtGui import QColor
+
+from snd_player.projection import Basis
+from snd_player.timeline import EpisodeTimeline
+from snd_player.widgets import theme
+
+TIME_BUCKET = 64
+TRAIL = 12
+
+
+class ProjectionView(pg.PlotWidget):
+    def __init__(self, by_room: bool, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.plot = self.getPlotItem()
+        theme.style_plot(self.plot)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setLabel("bottom", "PC 1", color=theme.MUTED)
+        self.plot.setLabel("left", "PC 2", color=theme.MUTED)
+        self.by_room = by_room
+        self.legend = pg.LegendItem(
+            offset=(-4, 4), labelTextColor=theme.TEXT, labelTextSize="8pt", verSpacing=-6, colCount=2
+        )
+        self.legend.setParentItem(self.plot.vb)
+        self.legend.setBrush(pg.mkBrush(20, 22, 27, 200))
+        self._groups: dict[tuple[int, int], pg.ScatterPlotItem] = {}
+        self._group_n: dict[tuple[int, int], int] = {}
+        self.trail = pg.PlotDataItem(pen=pg.mkPen(theme.CURSOR, width=1.2))
+        self.trail.setZValue(20)
+        self.current = pg.ScatterPlotItem(
+            size=14, symbol="o", pen=pg.mkPen("#ffffff", width=2), brush=pg.mkBrush(255, 255, 255, 40)
+        )
+        self.current.setZValue(21)
+        self.plot.addItem(self.trail)
+        self.plot.addItem(self.current)
+        self.note = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.plot.addItem(self.note, ignoreBounds=True)
+        self.coords = np.zeros((0, 2), np.float32)
+        self._basis: Basis | None = None
+        self._n = 0
+        self._episode = -1
+        self._cursor = -1
+        self.enabled = True
+
+    def set_no_motivation(self, algo: str) -> None:
+        self.enabled = False
+        self.note.setText(f"no intrinsic motivation ({algo.upper()}): no target features")
+        self.note.setPos(0, 0)
+        self.plot.setXRange(-1, 1)
+        self.plot.setYRange(-1, 1)
+
+    def _group_key(self, level: int, room: int, t: int) -> tuple[int, int]:
+        if self.by_room and room >= 0:
+            return (level, room)
+        return (-1, t // TIME_BUCKET)
+
+    def _group_item(self, key: tuple[int, int]) -> pg.ScatterPlotItem:
+        item = self._groups.get(key)
+        if item is None:
+            if key[0] >= 0:
+                color = theme.room_color(*key)
+                label = f"room {key[1]}" if key[0] == 0 else f"L{key[0] + 1} room {key[1]}"
+            else:
+                # colour by time: viridis over a 1000-step scale (longer episodes wrap to yellow)
+                frac = min(key[1] * TIME_BUCKET / 1000.0, 1.0)
+                color = pg.colormap.get("viridis").map(frac, mode="qcolor")
+                label = f"t {key[1] * TIME_BUCKET}-{(key[1] + 1) * TIME_BUCKET - 1}"
+            item = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(QColor(color)), name=label)
+            self.plot.addItem(item)
+            self._groups[key] = item
+            if key[0] >= 0 or key[1] % 4 == 0:
+                self.legend.addItem(item, label)
+        return item
+
+    def _clear_groups(self) -> None:
+        for item in self._groups.values():
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self._groups.clear()
+        self._group_n.clear()
+
+    def update_from(self, tl: EpisodeTimeline, basis: Basis | None, cursor: int) -> None:
+        if not self.enabled:
+            return
+        n = len(tl)
+        if basis is None or n == 0:
+            if n and self.note.textItem.toPlainText() == "":
+                self.note.setText("collecting features for the first PCA fit…")
+            return
+        new_basis = basis is not self._basis
+        new_episode = tl.episode != self._episode
+        if not (new_basis or new_episode or n != self._n or cursor != self._cursor):
+            return
+        self.note.setText("")
+        feats = tl.features
+        if new_basis or new_episode or n < self._n:
+            self.coords = basis.project(feats)
+            dirty_from = 0
+            if new_episode:
+                self._clear_groups()
+            self._basis = basis
+            self._episode = tl.episode
+            for k in self._group_n:
+                self._group_n[k] = -1
+            pc1, pc2 = basis.explained
+            self.plot.setTitle(
+                f"PCA of target features · refit #{basis.version} · PC1 {pc1:.0%} · PC2 {pc2:.0%}",
+                color=theme.TEXT,
+                size="9pt",
+            )
+        else:
+            dirty_from = self._n
+            if n > self._n:
+                self.coords = np.concatenate([self.coords[: self._n], basis.project(feats[self._n : n])])
+        self._n = n
+        level, room = tl.array("level"), tl.array("room")
+        t = np.arange(n)
+        if self.by_room:
+            keys = level.astype(np.int64) * 1000 + np.where(room >= 0, room, -1)
+        else:
+            keys = t // TIME_BUCKET
+        dirty = set(np.unique(keys[dirty_from:]).tolist()) if dirty_from < n else set()
+        if dirty_from == 0:
+            dirty = set(np.unique(keys).tolist())
+        for k in dirty:
+            sel = keys == k
+            i0 = int(np.argmax(sel))
+            gk = self._group_key(int(level[i0]), int(room[i0]), int(i0))
+            item = self._group_item(gk)
+            pts = self.coords[sel]
+            item.setData(pts[:, 0], pts[:, 1])
+            self._group_n[gk] = len(pts)
+        for gk, item in list(self._groups.items()):
+            if self._group_n.get(gk, -1) == -1:  # group no longer present (after a truncation)
+                item.setData([], [])
+        self._cursor = cursor
+        c = min(max(cursor, 0), n - 1)
+        lo = max(0, c - TRAIL)
+        self.trail.setData(self.coords[lo : c + 1, 0], self.coords[lo : c + 1, 1])
+        self.current.setData([self.coords[c, 0]], [self.coords[c, 1]])

@@ -1,0 +1,169 @@
+"""Rooms visited: Montezuma's 24-room level-1 pyramid, a heat map of positions in the current room, and the
+(level, room) pairs reached beyond level 1. Other games get a line saying what they offer."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtGui import QColor, QFont, QPainter, QPen
+from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from snd_player.timeline import MR_PYRAMID_ROWS, HeatGrid, RoomKey, RoomStats, mr_room_cell
+from snd_player.widgets import theme
+
+
+class PyramidMap(QWidget):
+    """4 x 9 grid of the level-1 rooms: filled when visited (brighter = more steps), current one outlined."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(260, 130)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.visits: Counter[RoomKey] = Counter()
+        self.episode_rooms: set[RoomKey] = set()
+        self.current: RoomKey | None = None
+
+    def set_state(
+        self, visits: Counter[RoomKey], episode_rooms: set[RoomKey], current: RoomKey | None
+    ) -> None:
+        self.visits, self.episode_rooms, self.current = visits, episode_rooms, current
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = self.width(), self.height()
+        cw = min((w - 8) / 9.0, (h - 8) / 4.0 * 1.6)
+        ch = cw / 1.6
+        x0 = (w - 9 * cw) / 2
+        y0 = (h - 4 * ch) / 2
+        level1 = {rm: n for (lv, rm), n in self.visits.items() if lv == 0}
+        top = max(level1.values(), default=1)
+        f_small = QFont(self.font())
+        f_small.setPointSizeF(max(7.0, ch * 0.2))
+        f_big = QFont(self.font())
+        f_big.setPointSizeF(max(7.5, ch * 0.26))
+        f_big.setBold(True)
+        for row, (col0, rooms) in enumerate(MR_PYRAMID_ROWS):
+            for i, room in enumerate(rooms):
+                rect = QRectF(x0 + (col0 + i) * cw + 2, y0 + row * ch + 2, cw - 4, ch - 4)
+                n = level1.get(room, 0)
+                if n:
+                    # log shading: a room visited for 5 steps is visible next to one visited for 5000
+                    k = 0.35 + 0.65 * np.log1p(n) / np.log1p(top)
+                    base = theme.room_color(0, room)
+                    fill = QColor(int(base.red() * k), int(base.green() * k), int(base.blue() * k))
+                else:
+                    fill = QColor(theme.PANEL_2)
+                p.setBrush(fill)
+                current = self.current == (0, room)
+                in_episode = (0, room) in self.episode_rooms
+                if current:
+                    p.setPen(QPen(QColor("#ffffff"), 3))
+                elif in_episode:
+                    p.setPen(QPen(QColor(theme.TEXT), 1.2))
+                else:
+                    p.setPen(QPen(QColor(theme.GRID), 1))
+                p.drawRoundedRect(rect, 4, 4)
+                text = QColor("#0d0f13") if n else QColor(theme.MUTED)
+                p.setPen(text)
+                p.setFont(f_small)
+                p.drawText(
+                    rect.adjusted(4, 2, -2, -2),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                    str(room),
+                )
+                if n:
+                    p.setFont(f_big)
+                    label = f"{n}" if n < 10000 else f"{n / 1000:.0f}k"
+                    p.drawText(
+                        rect.adjusted(2, 2, -4, -3),
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+                        label,
+                    )
+        p.end()
+
+
+class RoomsPanel(QWidget):
+    """The dock's content; ``update_from`` is cheap enough to call a few times a second."""
+
+    def __init__(self, source: str, montezuma: bool, heat_grid: HeatGrid, parent=None) -> None:
+        super().__init__(parent)
+        self.montezuma = montezuma
+        self.heat_grid = heat_grid
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(4)
+        self.source = QLabel(source)
+        self.source.setStyleSheet(f"color: {theme.MUTED};")
+        lay.addWidget(self.source)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        lay.addWidget(self.summary)
+        self.pyramid = PyramidMap() if montezuma else None
+        if self.pyramid is not None:
+            lay.addWidget(self.pyramid, 3)
+        self.heat_plot = pg.PlotWidget()
+        hp = self.heat_plot.getPlotItem()
+        theme.style_plot(hp)
+        hp.setMenuEnabled(False)
+        hp.hideButtons()
+        hp.showGrid(x=False, y=False)
+        hp.setMouseEnabled(x=False, y=False)
+        hp.setLabel("bottom", "x", color=theme.MUTED)
+        hp.setLabel("left", "y", color=theme.MUTED)
+        self.heat = pg.ImageItem()  # column-major: heat[i, j] is x bin i, y bin j
+        self.heat.setColorMap(pg.colormap.get("inferno"))
+        hp.addItem(self.heat)
+        g = heat_grid
+        self._heat_rect = QRectF(g.x_lo, g.y_lo, g.x_hi - g.x_lo, g.y_hi - g.y_lo)
+        hp.setXRange(g.x_lo, g.x_hi, padding=0)
+        hp.setYRange(g.y_lo, g.y_hi, padding=0)
+        self.heat_plot.setMinimumHeight(120)
+        lay.addWidget(self.heat_plot, 2)
+        self.beyond = QLabel("")
+        self.beyond.setWordWrap(True)
+        self.beyond.setStyleSheet(f"color: {theme.TEXT};")
+        lay.addWidget(self.beyond)
+        self._heat_key: RoomKey | None = None
+
+    def update_from(self, stats: RoomStats, timeline, current: RoomKey | None) -> None:
+        visits = stats.visits(timeline)
+        ep_rooms = timeline.rooms if timeline is not None else set()
+        rooms_known = [k for k in visits if k[1] >= 0]
+        if not rooms_known and current is None:
+            self.summary.setText("no room information in this game's info")
+            self.heat_plot.setVisible(False)
+            return
+        self.summary.setText(
+            f"this episode <b>{len(ep_rooms)}</b> rooms · session <b>{len(rooms_known)}</b> rooms "
+            f"over {stats.episodes + 1} episodes"
+        )
+        if self.pyramid is not None:
+            self.pyramid.set_state(visits, ep_rooms, current)
+        if current is not None and current[1] >= 0:
+            heat = stats.heat_for(current, timeline).astype(np.float32)
+            hi = max(float(heat.max()), 1.0)
+            self.heat.setImage(
+                np.log1p(heat), autoLevels=False, levels=(0.0, float(np.log1p(hi))), rect=self._heat_rect
+            )
+            name = f"room {current[1]}" if current[0] == 0 else f"level {current[0] + 1} room {current[1]}"
+            self.heat_plot.getPlotItem().setTitle(
+                f"positions in {name} (all episodes, log scale)", color=theme.TEXT, size="9pt"
+            )
+        beyond = sorted(k for k in rooms_known if k[0] > 0 or (self.montezuma and mr_room_cell(k[1]) is None))
+        if self.montezuma:
+            self.beyond.setText(
+                "beyond level 1: "
+                + (
+                    ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)
+                    if beyond
+                    else "none yet"
+                )
+            )
+        else:
+            listed = ", ".join(f"{rm} ({visits[(lv, rm)]})" for lv, rm in sorted(rooms_known)[:40])
+            self.beyond.setText(f"rooms (steps): {listed}")
