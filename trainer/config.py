@@ -35,7 +35,16 @@ def parse_steps(text: str) -> int:
     return int(value)
 
 
-StepCount = Annotated[int, tyro.conf.arg(constructor=parse_steps, metavar="STEPS")]
+StepCount = Annotated[
+    int,
+    tyro.constructors.PrimitiveConstructorSpec(
+        nargs=1,
+        metavar="STEPS",
+        instance_from_str=lambda args: parse_steps(args[0]),
+        is_instance=lambda x: isinstance(x, int),
+        str_from_instance=lambda x: [str(x)],
+    ),
+]
 
 
 @dataclass
