@@ -326,7 +326,7 @@ class AtariCore:
         self._frame_prev = np.zeros((h, w), np.uint8)  # second-to-last emulator frame of a step
         self._frame = np.zeros((h, w), np.uint8)  # last emulator frame of a step, then the pooled one
         self._ram = np.zeros(128, np.uint8)
-        self.rng = np.random.default_rng(0)
+        self.rng: np.random.Generator  # set by seed()
         self.previous_action = self._noop
         self.steps = 0
         self.episode_score = 0.0
@@ -464,8 +464,8 @@ class ProcgenCore:
         self.steps = np.zeros(num, np.int64)  # (N,) agent steps in the current episode
         self.episode_score = np.zeros(num, np.float64)  # (N,)
         self.executed = np.full(num, -1, np.int64)  # (N,) actions really played at the last step
-        self.rng = np.random.default_rng(seed)
-        self._build(seed)
+        self.rng: np.random.Generator  # set by seed()
+        self.seed(seed)
 
     def _build(self, rand_seed: int) -> None:
         self.env = self._procgen.ProcgenGym3Env(
@@ -669,6 +669,9 @@ class ProcgenEnv(gymnasium.Env[np.ndarray, np.int64]):
     def restore(self, snap: ProcgenSnapshot) -> None:
         self.core.restore(snap)
         self._at_episode_start = False
+
+    def close(self) -> None:
+        self.core.env.close()
 
 
 def make_env(cfg: EnvConfig, seed: int, render_rgb: bool = False) -> AtariEnv | ProcgenEnv:
