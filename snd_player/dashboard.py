@@ -1,0 +1,747 @@
+"""The player's panels drawn offscreen into one image per agent step, for ``snd-player record --panels``.
+
+Why not grab the window's own widgets? Rendering five pyqtgraph widgets offscreen costs tens of
+milliseconds per frame (a scene graph, item caches and a widget grab each), far from the 60 video frames/s
+that recording aims at on two CPU cores. This renderer paints the same panels (game frame, intrinsic
+motivation, values, policy, rooms), in the same colours (``snd_player.widgets.theme``), with one
+``QPainter`` on a ``QImage`` whose memory is a numpy array:
+
+- everything that never changes (panel boxes, titles, legends, action names, the empty room grid) is
+  painted once into a background that each frame starts from with one ``memcpy``;
+- curves are peak-downsampled to one min/max pair per pixel column (as pyqtgraph's ``'peak'`` mode), so a
+  4500-step episode costs the same as a short one, and handed to Qt as a ``QPolygonF`` filled from numpy;
+- the image is ``Format_RGB32`` (Qt's fastest raster format), i.e. BGRA bytes, which the encoder takes as
+  ``bgra`` without a colour conversion in Python.
+
+It needs a ``QGuiApplication`` for fonts; :func:`ensure_gui_app` makes one, with the ``offscreen`` platform
+when there is no display, so recording works on a headless machine.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+from PyQt6.QtCore import QPointF, QRect, QRectF, Qt
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter, QPen
+from pyqtgraph.functions import create_qpolygonf, ndarray_from_qpolygonf
+
+from snd_player.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, RoomStats, is_montezuma, mr_room_cell
+from snd_player.widgets import theme
+
+if TYPE_CHECKING:
+    from snd_player.session import Session, StepRecord
+
+
+_APP: QGuiApplication | None = None
+
+
+def ensure_gui_app() -> QGuiApplication:
+    """The running Qt application, or a new ``QGuiApplication`` (offscreen when there is no display)."""
+    app = QGuiApplication.instance()
+    if app is not None:
+        return app  # type: ignore[return-value]
+    if (
+        not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and sys.platform.startswith("linux")
+    ):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    global _APP
+    _APP = QGuiApplication(sys.argv[:1] or ["snd-player"])  # kept alive for the life of the process
+    return _APP
+
+
+@dataclass(frozen=True)
+class DashboardInfo:
+    """The facts the dashboard shows that do not change during a recording."""
+
+    algo: str
+    env_id: str
+    is_procgen: bool
+    action_names: tuple[str, ...]
+    has_motivation: bool
+    global_step: int | None = None
+    checkpoint: str = ""
+    greedy: bool = False
+    seed: int = 0
+    room_source: str = ""
+
+    @classmethod
+    def from_session(cls, session: Session) -> DashboardInfo:
+        meta: dict[str, Any] = session.meta
+        step = meta.get("global_step")
+        return cls(
+            algo=session.algo,
+            env_id=session.env_id,
+            is_procgen=session.is_procgen,
+            action_names=tuple(session.action_meanings),
+            has_motivation=session.has_motivation,
+            global_step=int(step) if isinstance(step, int | float) else None,
+            checkpoint=session.checkpoint.name if session.checkpoint is not None else "",
+            greedy=session.greedy,
+            seed=session.seed,
+            room_source=session.room_source,
+        )
+
+
+MIN_HEIGHT = 540
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Pixel rectangles of the dashboard, derived from the game frame's size and its integer scale."""
+
+    width: int
+    height: int
+    header: QRect
+    game: QRect
+    status: QRect
+    intrinsic: QRect
+    values: QRect
+    policy: QRect
+    rooms: QRect
+
+    @classmethod
+    def for_frame(cls, frame_h: int, frame_w: int, scale: int) -> Layout:
+        pad, header_h, status_h = 8, 30, 26
+        gw, gh = frame_w * scale, frame_h * scale
+        # at least 540 pixels high, so the panels stay readable next to a small game frame
+        height = _round_up(max(header_h + pad + gh + pad + status_h + pad, MIN_HEIGHT), 8)
+        left_w = max(gw, 320) + 2 * pad
+        width = _round_up(left_w + max(640, round(height * 16 / 9) - left_w), 8)
+        game_h = height - header_h - 3 * pad - status_h
+        game = QRect((left_w - gw) // 2, header_h + pad + (game_h - gh) // 2, gw, gh)
+        status = QRect(pad, height - pad - status_h, left_w - 2 * pad, status_h)
+        x0, y0 = left_w, header_h + pad
+        rw, avail = width - x0 - pad, height - y0 - pad
+        h_int = int(avail * 0.29)
+        h_val = int(avail * 0.25)
+        h_bot = avail - h_int - h_val - 2 * pad
+        w_pol = int(rw * 0.47)
+        return cls(
+            width=width,
+            height=height,
+            header=QRect(0, 0, width, header_h),
+            game=game,
+            status=status,
+            intrinsic=QRect(x0, y0, rw, h_int),
+            values=QRect(x0, y0 + h_int + pad, rw, h_val),
+            policy=QRect(x0, y0 + h_int + h_val + 2 * pad, w_pol, h_bot),
+            rooms=QRect(x0 + w_pol + pad, y0 + h_int + h_val + 2 * pad, rw - w_pol - pad, h_bot),
+        )
+
+
+def _round_up(v: int, m: int) -> int:
+    return int(math.ceil(v / m) * m)
+
+
+def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """About n round tick values (1, 2 or 5 times a power of ten) covering [lo, hi]."""
+    span = hi - lo
+    if not math.isfinite(span) or span <= 0:
+        return [lo]
+    raw = span / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def fmt_tick(v: float, step: float) -> str:
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e4 or a < 1e-3:
+        return f"{v:.1e}".replace("e+0", "e").replace("e-0", "e-")
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 2
+    return f"{v:.{min(decimals, 4)}f}"
+
+
+def data_range(*arrays: np.ndarray, include_zero: bool = False) -> tuple[float, float]:
+    """A padded [lo, hi] for the values of the arrays (at least a small span, never NaN)."""
+    vals = [a for a in arrays if a.size]
+    if not vals:
+        return (0.0, 1.0)
+    lo = min(float(a.min()) for a in vals)
+    hi = max(float(a.max()) for a in vals)
+    if include_zero:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return (0.0, 1.0)
+    span = hi - lo
+    if span < 1e-9:
+        span = max(abs(hi), 1e-3)
+        return (lo - 0.5 * span, hi + 0.5 * span)
+    return (lo - 0.06 * span, hi + 0.06 * span)
+
+
+def peak_downsample(y: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) with at most 2*width points: min and max per bin, in step order (pyqtgraph's 'peak' mode)."""
+    n = y.size
+    if n <= 2 * width:
+        return np.arange(n, dtype=np.float64), y.astype(np.float64)
+    k = int(math.ceil(n / width))
+    m = n // k
+    body = y[: m * k].reshape(m, k)
+    lo, hi = body.min(1), body.max(1)
+    ys = np.empty(2 * m, np.float64)
+    ys[0::2], ys[1::2] = lo, hi
+    xs = np.repeat(np.arange(m, dtype=np.float64) * k + (k - 1) / 2.0, 2)
+    if m * k < n:  # the ragged tail, point by point, so the curve reaches the cursor
+        tail = np.arange(m * k, n, dtype=np.float64)
+        xs = np.concatenate([xs, tail])
+        ys = np.concatenate([ys, y[m * k :].astype(np.float64)])
+    return xs, ys
+
+
+class _PolylineBuffer:
+    """A reusable QPolygonF whose points are written from numpy (no Python loop per point)."""
+
+    def __init__(self) -> None:
+        self.poly = create_qpolygonf(0)
+        self.size = 0
+
+    def fill(self, px: np.ndarray, py: np.ndarray):
+        n = px.size
+        if n != self.size:
+            self.poly = create_qpolygonf(n)
+            self.size = n
+        if n:
+            buf = ndarray_from_qpolygonf(self.poly)
+            buf[:, 0] = px
+            buf[:, 1] = py
+        return self.poly
+
+
+def scale_nearest(frame: np.ndarray, k: int) -> np.ndarray:
+    """(H, W, C) -> (k*H, k*W, C), each pixel a k x k block (crisp, as the emulator draws it)."""
+    if k == 1:
+        return frame
+    return cv2.resize(frame, (frame.shape[1] * k, frame.shape[0] * k), interpolation=cv2.INTER_NEAREST)
+
+
+def _color(c: str | QColor, alpha: int | None = None) -> QColor:
+    q = QColor(c)
+    if alpha is not None:
+        q.setAlpha(alpha)
+    return q
+
+
+def _font(px: int, bold: bool = False, mono: bool = False) -> QFont:
+    f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
+    f.setPixelSize(px)
+    f.setBold(bold)
+    f.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
+    return f
+
+
+_STAR = [
+    (
+        math.cos(math.pi / 2 + i * math.pi / 5) * (1.0 if i % 2 == 0 else 0.45),
+        -math.sin(math.pi / 2 + i * math.pi / 5) * (1.0 if i % 2 == 0 else 0.45),
+    )
+    for i in range(10)
+]
+
+
+class _Plot:
+    """Geometry of one time plot: the inner data area of a panel and the mapping of data to pixels."""
+
+    def __init__(
+        self, panel: QRect, left_w: int = 54, right_w: int = 54, top: int = 26, bottom: int = 22
+    ) -> None:
+        self.panel = panel
+        self.area = QRect(
+            panel.x() + left_w,
+            panel.y() + top,
+            panel.width() - left_w - right_w,
+            panel.height() - top - bottom,
+        )
+
+    def x_of(self, x: np.ndarray | float, x_hi: float) -> Any:
+        a = self.area
+        return a.x() + np.asarray(x, np.float64) * (a.width() - 1) / x_hi
+
+    def y_of(self, y: np.ndarray | float, lo: float, hi: float) -> Any:
+        a = self.area
+        return a.y() + (a.height() - 1) * (1.0 - (np.asarray(y, np.float64) - lo) / (hi - lo))
+
+
+class Dashboard:
+    """Renders one StepRecord (with its episode so far) into a BGRA image of ``layout.width x layout.height``.
+
+    ``render`` returns a view of the internal buffer, valid until the next call; copy it to keep it.
+    """
+
+    def __init__(self, info: DashboardInfo, frame_shape: tuple[int, ...], scale: int = 3) -> None:
+        ensure_gui_app()
+        self.info = info
+        self.frame_h, self.frame_w = int(frame_shape[0]), int(frame_shape[1])
+        self.scale = int(scale)
+        self.layout = Layout.for_frame(self.frame_h, self.frame_w, self.scale)
+        w, h = self.layout.width, self.layout.height
+        self._img = QImage(w, h, QImage.Format.Format_RGB32)
+        self._buf = _qimage_array(self._img)  # (H, W, 4) BGRA view of the image memory
+        self._bg = np.empty_like(self._buf)
+        self._f_title = _font(15, bold=True)
+        self._f_text = _font(13)
+        self._f_small = _font(11)
+        self._f_tick = _font(10)
+        self._f_mono = _font(13, mono=True)
+        self._f_room = _font(10)
+        self._f_count = _font(12, bold=True)
+        self._fm_text = QFontMetrics(self._f_text)
+        self._fm_title = QFontMetrics(self._f_title)
+        self._int = _Plot(self.layout.intrinsic)
+        self._val = _Plot(self.layout.values)
+        self._poly = [_PolylineBuffer() for _ in range(4)]
+        self._montezuma = is_montezuma(info.env_id)
+        self._pen_cache: dict[tuple[str, float, bool], QPen] = {}
+        self._cursor_pen = QPen(_color(theme.CURSOR, 150), 1.0)
+        self._paint_background()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels; both even, as H.264 with 4:2:0 chroma needs."""
+        return self.layout.width, self.layout.height
+
+    # -- static parts -------------------------------------------------------------------------------------
+    def _pen(self, color: str, width: float = 1.0, dash: bool = False) -> QPen:
+        key = (color, width, dash)
+        pen = self._pen_cache.get(key)
+        if pen is None:
+            pen = QPen(QColor(color), width)
+            if dash:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            self._pen_cache[key] = pen
+        return pen
+
+    def _panel(self, p: QPainter, r: QRect, title: str) -> None:
+        p.fillRect(r, QColor(theme.BG))
+        p.setPen(self._pen(theme.GRID))
+        p.drawRect(r.adjusted(0, 0, -1, -1))
+        if title:
+            p.setFont(self._f_title)
+            p.setPen(QColor(theme.TEXT))
+            p.drawText(
+                r.adjusted(10, 4, -10, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, title
+            )
+
+    def _legend(self, p: QPainter, r: QRect, title: str, items: list[tuple[str, str, bool]]) -> None:
+        """Coloured line samples with labels, right of the title (dashed when the flag is set)."""
+        x = r.x() + 18 + self._fm_title.horizontalAdvance(title)
+        y = r.y() + 13
+        p.setFont(self._f_small)
+        fm = QFontMetrics(self._f_small)
+        for label, color, dash in items:
+            p.setPen(self._pen(color, 2.0, dash))
+            p.drawLine(x, y, x + 18, y)
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(x + 23, y + 4, label)
+            x += 23 + fm.horizontalAdvance(label) + 16
+
+    def _paint_background(self) -> None:
+        L, info = self.layout, self.info
+        p = QPainter(self._img)
+        p.fillRect(0, 0, L.width, L.height, QColor(theme.PANEL))
+        p.fillRect(L.header, QColor(theme.PANEL_2))
+        p.setFont(self._f_title)
+        p.setPen(QColor(theme.ACCENT))
+        algo = info.algo.upper()
+        p.drawText(L.header.adjusted(12, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, algo)
+        x = 12 + self._fm_title.horizontalAdvance(algo) + 14
+        p.setFont(self._f_text)
+        p.setPen(QColor(theme.TEXT))
+        steps = f"{info.global_step:,} steps trained" if info.global_step is not None else "steps unknown"
+        text = f"{info.env_id}   ·   {steps}"
+        if info.checkpoint:
+            text += f"   ·   {info.checkpoint}"
+        p.drawText(L.header.adjusted(x, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        p.fillRect(L.game.adjusted(-2, -2, 2, 2), QColor(theme.GRID))
+        self._panel(p, L.intrinsic, "intrinsic motivation")
+        if info.has_motivation:
+            self._legend(
+                p,
+                L.intrinsic,
+                "intrinsic motivation",
+                [
+                    ("r_int (left)", theme.R_INT, False),
+                    ("distillation error (right)", theme.ERROR, False),
+                    ("room change", theme.ROOM_LINE, True),
+                ],
+            )
+        self._panel(p, L.values, "values")
+        self._legend(
+            p,
+            L.values,
+            "values",
+            [
+                ("V_ext (left)", theme.V_EXT, False),
+                ("V_int (right)", theme.V_INT, False),
+            ],
+        )
+        self._panel(p, L.policy, "policy")
+        self._panel(p, L.rooms, "rooms")
+        # action names, one row per action
+        rows = self._policy_rows()
+        p.setFont(self._f_small)
+        p.setPen(QColor(theme.MUTED))
+        for i, name in enumerate(info.action_names):
+            top, h = rows[0] + i * rows[1], rows[1]
+            p.drawText(
+                QRectF(L.policy.x() + 6, top, self._policy_label_w() - 10, h),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                name.lower(),
+            )
+        p.setFont(self._f_small)
+        p.drawText(
+            L.rooms.adjusted(10, 24, -10, 0),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            info.room_source,
+        )
+        p.end()
+        self._bg[...] = self._buf
+
+    def _policy_label_w(self) -> int:
+        fm = QFontMetrics(self._f_small)
+        return 16 + max((fm.horizontalAdvance(n.lower()) for n in self.info.action_names), default=40)
+
+    def _policy_rows(self) -> tuple[float, float]:
+        """(top of the first row, row height) of the policy bars."""
+        r = self.layout.policy
+        top, bottom = r.y() + 30, r.bottom() - 8
+        return float(top), (bottom - top) / max(len(self.info.action_names), 1)
+
+    # -- per frame ----------------------------------------------------------------------------------------
+    def render(
+        self, rec: StepRecord, timeline: EpisodeTimeline, rooms: RoomStats | None = None
+    ) -> np.ndarray:
+        """Paint the dashboard for ``rec`` (the newest step of ``timeline``); returns (H, W, 4) BGRA uint8."""
+        np.copyto(self._buf, self._bg)
+        self._blit_frame(rec.frame)
+        p = QPainter(self._img)
+        try:
+            self._draw_header(p, rec)
+            self._draw_game(p, rec)
+            n = min(len(timeline), rec.t + 1)
+            self._draw_intrinsic(p, timeline, n, rec.t)
+            self._draw_values(p, timeline, n, rec.t)
+            self._draw_policy(p, rec)
+            self._draw_rooms(p, rec, timeline, rooms)
+        finally:
+            p.end()
+        return self._buf
+
+    def _blit_frame(self, frame: np.ndarray) -> None:
+        """The game frame at its integer scale with crisp pixels, written straight into the BGRA buffer."""
+        g = self.layout.game
+        if frame.shape[:2] != (self.frame_h, self.frame_w):
+            raise ValueError(
+                f"frame is {frame.shape[:2]}, the dashboard was laid out for {(self.frame_h, self.frame_w)}"
+            )
+        bgra = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGRA)  # small: convert before scaling
+        self._buf[g.y() : g.y() + g.height(), g.x() : g.x() + g.width()] = scale_nearest(bgra, self.scale)
+
+    def _draw_header(self, p: QPainter, rec: StepRecord) -> None:
+        p.setFont(self._f_text)
+        p.setPen(QColor(theme.TEXT))
+        mode = "greedy" if self.info.greedy else "sampled"
+        text = f"{mode} actions · seed {self.info.seed} · episode {rec.episode + 1} · step {rec.t}"
+        p.drawText(
+            self.layout.header.adjusted(0, 0, -12, 0),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            text,
+        )
+
+    def _draw_game(self, p: QPainter, rec: StepRecord) -> None:
+        L = self.layout
+        parts = [f"score {rec.score:g}"]
+        if rec.lives >= 0:
+            parts.append(f"lives {rec.lives}")
+        if rec.room >= 0:
+            parts.append(f"room {rec.room}" if rec.level <= 0 else f"level {rec.level + 1} room {rec.room}")
+        elif self.info.is_procgen and rec.level >= 0:
+            parts.append(f"level {rec.level}")
+        p.setFont(self._f_mono)
+        p.setPen(QColor(theme.TEXT))
+        p.drawText(L.status, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "  ·  ".join(parts))
+        p.setPen(QColor(theme.CHOSEN))
+        p.drawText(
+            L.status,
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            rec.action_name + ("  DONE" if rec.done else ""),
+        )
+
+    def _axes(
+        self,
+        p: QPainter,
+        plot: _Plot,
+        x_hi: float,
+        left: tuple[float, float] | None,
+        right: tuple[float, float] | None,
+        left_color: str,
+        right_color: str,
+    ) -> None:
+        """Grid, x ticks (episode steps) and the tick labels of the left and right y axes."""
+        a = plot.area
+        p.setFont(self._f_tick)
+        grid = self._pen(theme.GRID)
+        xt = nice_ticks(0, x_hi, 6)
+        for v in xt:
+            x = int(plot.x_of(v, x_hi))
+            p.setPen(grid)
+            p.drawLine(x, a.top(), x, a.bottom())
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(QRectF(x - 30, a.bottom() + 3, 60, 14), Qt.AlignmentFlag.AlignHCenter, f"{v:g}")
+        for rng, color, is_left in ((left, left_color, True), (right, right_color, False)):
+            if rng is None:
+                continue
+            lo, hi = rng
+            ticks = nice_ticks(lo, hi, 4)
+            step = ticks[1] - ticks[0] if len(ticks) > 1 else abs(hi - lo)
+            for v in ticks:
+                y = int(plot.y_of(v, lo, hi))
+                if is_left:
+                    p.setPen(grid)
+                    p.drawLine(a.left(), y, a.right(), y)
+                p.setPen(_color(color, 220))
+                label = fmt_tick(v, step)
+                if is_left:
+                    p.drawText(
+                        QRectF(a.left() - 52, y - 7, 48, 14),
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                        label,
+                    )
+                else:
+                    p.drawText(
+                        QRectF(a.right() + 5, y - 7, 50, 14),
+                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                        label,
+                    )
+        p.setPen(self._pen(theme.GRID))
+        p.drawRect(a)
+
+    def _curve(
+        self,
+        p: QPainter,
+        plot: _Plot,
+        slot: int,
+        y: np.ndarray,
+        x_hi: float,
+        rng: tuple[float, float],
+        color: str,
+        bold: bool = False,
+    ) -> None:
+        if y.size == 0:
+            return
+        xs, ys = peak_downsample(y, plot.area.width())
+        px, py = plot.x_of(xs, x_hi), plot.y_of(ys, *rng)
+        p.setPen(self._pen(color, 1.0))
+        # a 1-pixel pen takes Qt's fast path; a wider pen costs ten times more, so a bold curve is the
+        # same polyline drawn twice, one pixel apart
+        for dy in (0.0, 1.0) if bold else (0.0,):
+            poly = self._poly[slot].fill(px, py + dy)
+            if y.size == 1:
+                p.drawPoint(poly[0])
+            else:
+                p.drawPolyline(poly)
+
+    def _cursor(self, p: QPainter, plot: _Plot, t: int, x_hi: float) -> None:
+        x = float(plot.x_of(t, x_hi))
+        p.setPen(self._cursor_pen)
+        p.drawLine(QPointF(x, plot.area.top()), QPointF(x, plot.area.bottom()))
+
+    @staticmethod
+    def _x_hi(n: int) -> float:
+        # the whole episode so far, in steps of 256 so the axis does not crawl every frame (as the window)
+        return float(max(256, int(math.ceil((n + 1) / 256.0)) * 256))
+
+    def _draw_intrinsic(self, p: QPainter, tl: EpisodeTimeline, n: int, t: int) -> None:
+        plot, x_hi = self._int, self._x_hi(n)
+        if not self.info.has_motivation:
+            self._axes(p, plot, x_hi, None, None, theme.R_INT, theme.ERROR)
+            p.setFont(self._f_text)
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(
+                plot.area, Qt.AlignmentFlag.AlignCenter, f"no intrinsic motivation ({self.info.algo.upper()})"
+            )
+            return
+        r = tl.array("r_int")[:n]
+        e = tl.array("int_error")[:n]
+        lr = data_range(r, include_zero=True)
+        rr = data_range(e, include_zero=True)
+        self._axes(p, plot, x_hi, lr, rr, theme.R_INT, theme.ERROR)
+        a = plot.area
+        changes = tl.room_changes()
+        changes = changes[changes < n]
+        if changes.size:
+            p.setPen(self._pen(theme.ROOM_LINE, 1.0, dash=True))
+            p.setFont(self._f_tick)
+            room = tl.array("room")
+            last_label = -1e9
+            for c in changes:
+                x = float(plot.x_of(float(c), x_hi))
+                p.drawLine(QPointF(x, a.top()), QPointF(x, a.bottom()))
+                if x - last_label > 22:  # label the room entered, unless it would overlap the previous one
+                    p.drawText(QPointF(x + 2, a.top() + 11), str(int(room[c])))
+                    last_label = x
+        self._curve(p, plot, 0, e, x_hi, rr, theme.ERROR)
+        self._curve(p, plot, 1, r, x_hi, lr, theme.R_INT, bold=True)
+        self._cursor(p, plot, t, x_hi)
+
+    def _draw_values(self, p: QPainter, tl: EpisodeTimeline, n: int, t: int) -> None:
+        plot, x_hi = self._val, self._x_hi(n)
+        ve = tl.array("v_ext")[:n]
+        vi = tl.array("v_int")[:n]
+        lr = data_range(ve)
+        rr = data_range(vi)
+        self._axes(p, plot, x_hi, lr, rr, theme.V_EXT, theme.V_INT)
+        self._curve(p, plot, 2, vi, x_hi, rr, theme.V_INT)
+        self._curve(p, plot, 3, ve, x_hi, lr, theme.V_EXT, bold=True)
+        hits = np.flatnonzero(tl.array("raw_reward")[:n] != 0)
+        if hits.size:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.setPen(self._pen("#000000", 0.6))
+            p.setBrush(QColor(theme.R_EXT))
+            xs = plot.x_of(hits.astype(np.float64), x_hi)
+            ys = plot.y_of(ve[hits], *lr)
+            for x, y in zip(xs[-64:], ys[-64:]):
+                p.drawPolygon([QPointF(x + 7 * dx, y + 7 * dy) for dx, dy in _STAR])
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self._cursor(p, plot, t, x_hi)
+
+    def _draw_policy(self, p: QPainter, rec: StepRecord) -> None:
+        r = self.layout.policy
+        x0 = r.x() + self._policy_label_w()
+        w = r.right() - 12 - x0
+        top, h = self._policy_rows()
+        bar, chosen = QColor(theme.BAR), QColor(theme.CHOSEN)
+        p.setPen(self._pen(theme.GRID))
+        for v in (0.25, 0.5, 0.75, 1.0):
+            x = int(x0 + v * w)
+            p.drawLine(x, int(top), x, int(top + h * len(rec.probs)))
+        for i, pr in enumerate(rec.probs):
+            bw = max(float(pr) * w, 1.0 if pr > 0 else 0.0)
+            p.fillRect(QRectF(x0, top + i * h + h * 0.14, bw, h * 0.72), chosen if i == rec.action else bar)
+        # title: the chosen action, its probability and the policy's entropy
+        title_x = r.x() + 10 + self._fm_title.horizontalAdvance("policy") + 14
+        base = r.y() + 18
+        p.setFont(self._f_text)
+        p.setPen(chosen)
+        p.drawText(title_x, base, rec.action_name)
+        x = title_x + self._fm_text.horizontalAdvance(rec.action_name) + 10
+        p.setPen(QColor(theme.TEXT))
+        a = len(rec.probs)
+        max_h = math.log(a) if a > 1 else 0.0
+        pa = float(rec.probs[rec.action]) if 0 <= rec.action < a else float("nan")
+        p.drawText(x, base, f"p={pa:.2f}   entropy {rec.entropy:.2f}/{max_h:.2f}")
+
+    def _draw_rooms(self, p: QPainter, rec: StepRecord, tl: EpisodeTimeline, stats: RoomStats | None) -> None:
+        r = self.layout.rooms
+        visits = stats.visits(tl) if stats is not None else tl.room_steps
+        ep_rooms = tl.rooms
+        known = [k for k in visits if k[1] >= 0]
+        p.setFont(self._f_text)
+        p.setPen(QColor(theme.TEXT))
+        line_y = r.y() + 40
+        if not known and rec.room < 0:
+            text = f"level {rec.level}" if self.info.is_procgen and rec.level >= 0 else "no room information"
+            p.drawText(QRectF(r.x() + 10, line_y, r.width() - 20, 20), Qt.AlignmentFlag.AlignLeft, text)
+            return
+        episodes = (stats.episodes + 1) if stats is not None else 1
+        p.drawText(
+            QRectF(r.x() + 10, line_y, r.width() - 20, 20),
+            Qt.AlignmentFlag.AlignLeft,
+            f"this episode {len(ep_rooms)} · all {len(known)} over {episodes} episode"
+            + ("s" if episodes != 1 else ""),
+        )
+        current = (rec.level, rec.room) if rec.room >= 0 else None
+        grid_top = line_y + 26
+        if not self._montezuma:
+            listed = ", ".join(f"{rm} ({visits[(lv, rm)]})" for lv, rm in sorted(known)[:30])
+            p.setFont(self._f_small)
+            p.drawText(
+                QRectF(r.x() + 10, grid_top, r.width() - 20, r.bottom() - grid_top - 6),
+                Qt.TextFlag.TextWordWrap,
+                f"rooms (steps): {listed}",
+            )
+            return
+        beyond = sorted(k for k in known if k[0] > 0 or mr_room_cell(k[1]) is None)
+        grid_bottom = self._pyramid(
+            p,
+            QRectF(r.x() + 6, grid_top, r.width() - 12, r.bottom() - grid_top - 30),
+            visits,
+            ep_rooms,
+            current,
+        )
+        p.setFont(self._f_small)
+        p.setPen(QColor(theme.MUTED))
+        note = "steps per room, all episodes · outlined: this episode · white: now"
+        p.drawText(QRectF(r.x() + 10, grid_bottom + 4, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, note)
+        if beyond:
+            p.setPen(QColor(theme.TEXT))
+            text = "beyond level 1: " + ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)
+            p.drawText(
+                QRectF(r.x() + 10, grid_bottom + 20, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, text
+            )
+
+    def _pyramid(self, p: QPainter, area: QRectF, visits, ep_rooms, current) -> float:
+        """The window's level-1 map: filled when visited (log shading by steps), this episode's rooms
+        outlined, the current room in white. Returns the bottom of the grid."""
+        cw = min(area.width() / 9.0, area.height() / 4.0 * 1.25)
+        ch = cw / 1.25
+        x0 = area.x() + (area.width() - 9 * cw) / 2
+        y0 = area.y()
+        level1 = {rm: n for (lv, rm), n in visits.items() if lv == 0}
+        top = max(level1.values(), default=1)
+        for row, (col0, rooms) in enumerate(MR_PYRAMID_ROWS):
+            for i, room in enumerate(rooms):
+                rect = QRectF(x0 + (col0 + i) * cw + 2, y0 + row * ch + 2, cw - 4, ch - 4)
+                n = level1.get(room, 0)
+                if n:
+                    k = 0.35 + 0.65 * math.log1p(n) / math.log1p(top)
+                    base = theme.room_color(0, room)
+                    fill = QColor(int(base.red() * k), int(base.green() * k), int(base.blue() * k))
+                else:
+                    fill = QColor(theme.PANEL_2)
+                if current == (0, room):
+                    pen = self._pen("#ffffff", 3.0)
+                elif (0, room) in ep_rooms:
+                    pen = self._pen(theme.TEXT, 1.2)
+                else:
+                    pen = self._pen(theme.GRID)
+                p.setPen(pen)
+                p.setBrush(fill)
+                p.drawRect(rect)
+                p.setPen(QColor("#0d0f13") if n else QColor(theme.MUTED))
+                p.setFont(self._f_room)
+                p.drawText(
+                    rect.adjusted(3, 1, -2, -1),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                    str(room),
+                )
+                if n:
+                    p.setFont(self._f_count)
+                    label = f"{n}" if n < 10000 else f"{n / 1000:.0f}k"
+                    p.drawText(
+                        rect.adjusted(2, 1, -3, -2),
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+                        label,
+                    )
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        return y0 + 4 * ch
+
+
+def _qimage_array(img: QImage) -> np.ndarray:
+    """A writable (H, W, 4) uint8 view of a 32-bit QImage's pixels."""
+    ptr = img.bits()
+    ptr.setsize(img.sizeInBytes())
+    arr = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    return arr[:, : img.width()]
