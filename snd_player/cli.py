@@ -38,7 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: a batch of one frame gains nothing from more, and the window "
+        "needs a core of its own)",
+    )
     return p
 
 
@@ -91,17 +97,15 @@ def player_main(argv: list[str]) -> int:
     ckpt = (
         Path(args.checkpoint) if args.checkpoint else (DEMO_CHECKPOINT if DEMO_CHECKPOINT.exists() else None)
     )
-    session = None
+    session, session_error = None, None
     if ckpt is not None:
         try:
             session = Session.from_checkpoint(ckpt, seed=args.seed, greedy=args.greedy, device=args.device)
         except (CheckpointError, EnvError, OSError) as e:
-            if args.screenshot is not None or args.checkpoint is None:
+            if args.screenshot is not None:
                 print(f"snd-player: {e}", file=sys.stderr)
                 return 2
-            session_error = str(e)
-        else:
-            session_error = None
+            session_error = str(e)  # the window opens anyway and shows the reason
     elif args.screenshot is not None:
         print("snd-player: --screenshot needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
         return 2
@@ -126,12 +130,20 @@ def player_main(argv: list[str]) -> int:
         win._add_recent(ckpt.resolve())
         if args.frames is not None:
             win.play(args.frames)
-    elif ckpt is not None and session_error:
+    elif session_error is not None:
         QMessageBox.critical(win, "Cannot open checkpoint", session_error)
 
+    session = None
     if args.screenshot is not None:
-        return _screenshot(app, win, args.frames, args.screenshot, speed_after=SPEEDS.index(speed))
-    return app.exec()
+        rc = _screenshot(app, win, args.frames, args.screenshot, speed_after=SPEEDS.index(speed))
+    else:
+        rc = app.exec()
+    win.release()
+    # emulator states must die before interpreter teardown, or nanobind reports them as leaks
+    import gc
+
+    gc.collect()
+    return rc
 
 
 def _screenshot(app, win, frames: int, out: Path, speed_after: int, timeout_s: float = 300.0) -> int:

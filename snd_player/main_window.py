@@ -25,6 +25,7 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QToolBar,
@@ -83,6 +84,7 @@ class WelcomePage(QWidget):
             "what it sees, what it finds novel, what it expects and where it has been."
         )
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub.setWordWrap(True)
         sub.setStyleSheet(f"color: {theme.MUTED}; font-size: 11pt;")
         lay.addWidget(sub)
         lay.addSpacing(18)
@@ -102,11 +104,13 @@ class WelcomePage(QWidget):
             "then open <code>runs/mr-sndv/checkpoints/&lt;step&gt;.safetensors</code>"
         )
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
         hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         hint.setStyleSheet(f"color: {theme.MUTED};")
         lay.addWidget(hint)
         self.recent = QLabel("")
         self.recent.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.recent.setWordWrap(True)
         self.recent.setStyleSheet(f"color: {theme.MUTED};")
         lay.addWidget(self.recent)
         lay.addStretch(3)
@@ -158,6 +162,7 @@ class MainWindow(QMainWindow):
         pl.setSpacing(4)
         self.header = QLabel("")
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
         pl.addWidget(self.header)
         self.game = GameView()
         self.game.setMinimumSize(320, 360)
@@ -167,6 +172,9 @@ class MainWindow(QMainWindow):
         pl.addWidget(self.slider)
         self.timeline_label = QLabel("")
         self.timeline_label.setStyleSheet(f"color: {theme.MUTED};")
+        self.timeline_label.setWordWrap(True)
+        for lab in (self.header, self.timeline_label):  # long lines must not widen the centre
+            lab.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         pl.addWidget(self.timeline_label)
         self.stack.addWidget(self.player)
         self.setCentralWidget(self.stack)
@@ -376,9 +384,13 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.dock_projection, self.dock_rooms, Qt.Orientation.Horizontal)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock_intrinsic)
         self.splitDockWidget(self.dock_intrinsic, self.dock_values, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_policy], [270], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_projection, self.dock_rooms], [400, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_intrinsic], [300], Qt.Orientation.Vertical)
+        self._default_sizes()
+
+    def _default_sizes(self) -> None:
+        """Dock sizes for a 1600x1000 window; only take effect while the docks are visible."""
+        self.resizeDocks([self.dock_policy], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_projection, self.dock_rooms], [420, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_intrinsic], [310], Qt.Orientation.Vertical)
         self.resizeDocks([self.dock_intrinsic, self.dock_values], [800, 800], Qt.Orientation.Horizontal)
 
     def _build_statusbar(self) -> None:
@@ -400,9 +412,12 @@ class MainWindow(QMainWindow):
     # -- opening ------------------------------------------------------------------------------------------
     def _show_welcome(self, welcome: bool) -> None:
         self.stack.setCurrentWidget(self.welcome if welcome else self.player)
+        first_show = not welcome and not self.dock_policy.isVisible()
         for d in self.docks:
             d.setVisible(not welcome)
         self.toolbar.setEnabled(not welcome)
+        if first_show:
+            QTimer.singleShot(0, self._default_sizes)  # once the docks are laid out
 
     def open_dialog(self) -> None:
         start = str(self.checkpoint.parent) if self.checkpoint else str(Path.cwd())
@@ -658,7 +673,7 @@ class MainWindow(QMainWindow):
     def _on_worker_state(self, state: dict) -> None:
         self.playing = bool(state["playing"])
         self.play_button.setText("❚❚ Pause" if self.playing else "▶ Play")
-        self.status_state.setText("playing" if self.playing else "paused")
+        self.status_state.setText("▶ playing" if self.playing else "❚❚ paused")
 
     # -- drawing ------------------------------------------------------------------------------------------
     def _draw(self) -> None:
@@ -695,10 +710,12 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         rec = self.last
         speed = speed_label(SPEEDS[self.speed_box.currentIndex()])
-        self.status_fps.setText(
-            f"draw {self.draw_fps:4.0f} fps · agent {self.steps_per_s:5.1f} steps/s ({speed}) · "
-            f"networks {self.inference_ms:.1f} ms/step"
+        rate = (
+            f"draw {self.draw_fps:3.0f} fps · agent {self.steps_per_s:5.1f} steps/s"
+            if self.playing
+            else "paused"
         )
+        self.status_fps.setText(f"{rate} · speed {speed} · networks {self.inference_ms:.1f} ms/step")
         if rec is None:
             return
         self.status_episode.setText(f"episode {rec.episode} · step {rec.t} / {self.horizon}")
@@ -712,6 +729,14 @@ class MainWindow(QMainWindow):
             f"episode {rec.episode} · step {self.cursor} of {self.horizon} known · "
             f"{peaks} r_int peaks (orange), {len(marks) - peaks} new rooms (teal) · [ ] jump between them"
         )
+
+    def release(self) -> None:
+        """Stop the worker and drop the session (its env and snapshots)."""
+        self.stop_worker()
+        if self.session is not None:
+            self.session.close()
+        self.session = None
+        self.last = None
 
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.draw_timer.stop()

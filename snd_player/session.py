@@ -291,6 +291,8 @@ class Session:
         return self.step()
 
     def close(self) -> None:
+        """Release the env and the snapshots (emulator states) now rather than at interpreter exit."""
+        self._keyframes.clear()
         close = getattr(self.env, "close", None)
         if close is not None:
             close()

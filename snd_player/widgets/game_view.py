@@ -52,7 +52,6 @@ class GameView(pg.GraphicsLayoutWidget):
             f"background: rgba(0, 0, 0, 175); color: {theme.TEXT}; padding: 3px 8px; border-radius: 3px;"
             "font-family: monospace; font-size: 11pt;"
         )
-        self.overlay.move(8, 8)
         self.overlay.hide()
         self.mode = "frame"
         self._shape: tuple[int, ...] | None = None
@@ -87,6 +86,16 @@ class GameView(pg.GraphicsLayoutWidget):
             self._overlay_text = text
             self.overlay.setText(text)
             self.overlay.adjustSize()
+            self._place_overlay()
+
+    def _place_overlay(self) -> None:
+        # bottom-left, over the floor of Atari frames rather than the game's own score line
+        self.overlay.move(8, max(8, self.height() - self.overlay.height() - 8))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(ev)
+        if hasattr(self, "overlay"):  # pyqtgraph calls this from its own __init__
+            self._place_overlay()
 
     def blank(self) -> None:
         """Show nothing until the next record (not ``clear``: GraphicsLayoutWidget forwards that name to

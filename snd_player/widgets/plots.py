@@ -47,6 +47,7 @@ class _TimePlot(pg.PlotWidget):
             self.plot.getAxis("right").setLabel(right[0], color=right[1])
             self.right_view.setXLink(self.plot)
             self.right_view.enableAutoRange(axis="y")
+            self.right_view.setZValue(-10)  # behind the left axis' curves
             self.plot.vb.sigResized.connect(self._sync_views)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CURSOR, width=1, alpha=120))
         self.cursor.setZValue(20)
@@ -82,14 +83,20 @@ class IntrinsicPlot(_TimePlot):
     def __init__(self, parent=None) -> None:
         super().__init__(
             "intrinsic motivation",
-            ("r_int (trained on)", theme.R_INT),
+            ("r_int", theme.R_INT),
             ("distillation error", theme.ERROR),
             parent,
         )
         assert self.right_view is not None
+        # r_int = clip(eta * error): the two coincide on their own axes until the clip bites, so the error
+        # is a filled area under the reward line rather than a second line hidden beneath the first
         self.error = _curve(self.right_view, theme.ERROR, width=1.0)
-        self.reward = _curve(self.plot, theme.R_INT, "r_int (trained on)")
-        self.legend.addItem(self.error, "distillation error (right)")
+        err_fill = pg.mkColor(theme.ERROR)
+        err_fill.setAlpha(70)
+        self.error.setFillLevel(0.0)
+        self.error.setFillBrush(pg.mkBrush(err_fill))
+        self.reward = _curve(self.plot, theme.R_INT, "r_int (trained on, left)")
+        self.legend.addItem(self.error, "distillation error (right, filled)")
         self.error.setZValue(-1)
         # room changes as vertical segments in a [0, 1] overlay view that follows the x axis
         self.marks_view = pg.ViewBox(enableMenu=False, enableMouse=False)
@@ -121,8 +128,14 @@ class IntrinsicPlot(_TimePlot):
             return
         self._n_drawn = n
         x = np.arange(n, dtype=np.float32)
-        self.reward.setData(x, tl.array("r_int"))
-        self.error.setData(x, tl.array("int_error"))
+        r, e = tl.array("r_int"), tl.array("int_error")
+        self.reward.setData(x, r)
+        self.error.setData(x, e)
+        if self._follow and n:
+            # both axes from 0, so the reward line runs along the top of the error area until it is clipped
+            self.plot.setYRange(0.0, max(float(r.max()), 1e-6) * 1.05, padding=0)
+            assert self.right_view is not None
+            self.right_view.setYRange(0.0, max(float(e.max()), 1e-6) * 1.05, padding=0)
         ch = tl.room_changes().astype(np.float32)
         if ch.size:
             xs = np.repeat(ch, 2)

@@ -31,12 +31,11 @@ class PolicyBars(pg.PlotWidget):
         left.setTicks([[(i, n.replace("FIRE", "FIRE ").strip().lower()) for i, n in enumerate(self.names)]])
         left.setStyle(tickTextOffset=4)
         self.plot.invertY(True)
-        self.plot.setXRange(0, 1, padding=0.02)
+        self.plot.setXRange(0, 1, padding=0.02)  # fixed: bars compare across frames
+        self.plot.disableAutoRange()
         self.plot.setYRange(-0.6, a - 0.4, padding=0)
         self.plot.setLabel("bottom", "probability", color=theme.MUTED)
         self.max_entropy = math.log(max(a, 1))
-        self.label = pg.TextItem("", color=theme.TEXT, anchor=(1, 1))
-        self.plot.addItem(self.label, ignoreBounds=True)
         self._brushes_default = [pg.mkBrush(theme.BAR)] * a
         self._chosen_brush = pg.mkBrush(theme.CHOSEN)
         self._last_t: tuple[int, int] | None = None
@@ -51,9 +50,10 @@ class PolicyBars(pg.PlotWidget):
             brushes[rec.action] = self._chosen_brush
         self.bars.setOpts(width=rec.probs.astype(np.float64), brushes=brushes)
         self.plot.setTitle(
-            f"<span style='color:{theme.CHOSEN}'>{rec.action_name}</span>"
-            f"&nbsp;&nbsp;p={rec.probs[rec.action]:.2f}&nbsp;&nbsp;"
-            f"entropy {rec.entropy:.2f} / {self.max_entropy:.2f} nats",
+            f"<span style='color:{theme.CHOSEN}; font-weight:600'>{rec.action_name}</span>"
+            f"&nbsp; p = {rec.probs[rec.action]:.2f}<br>"
+            f"<span style='color:{theme.MUTED}'>entropy</span> {rec.entropy:.2f}"
+            f"<span style='color:{theme.MUTED}'> of max {self.max_entropy:.2f} nats</span>",
             color=theme.TEXT,
             size="10pt",
         )

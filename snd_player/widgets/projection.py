@@ -114,7 +114,7 @@ class ProjectionView(pg.PlotWidget):
                 self._group_n[k] = -1
             pc1, pc2 = basis.explained
             self.plot.setTitle(
-                f"PCA of target features · refit #{basis.version} · PC1 {pc1:.0%} · PC2 {pc2:.0%}",
+                f"PCA refit #{basis.version} · variance PC1 {pc1:.0%}, PC2 {pc2:.0%}",
                 color=theme.TEXT,
                 size="9pt",
             )

@@ -20,8 +20,10 @@ class PyramidMap(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(260, 130)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 110)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self.visits: Counter[RoomKey] = Counter()
         self.episode_rooms: set[RoomKey] = set()
         self.current: RoomKey | None = None
@@ -36,8 +38,8 @@ class PyramidMap(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = self.width(), self.height()
-        cw = min((w - 8) / 9.0, (h - 8) / 4.0 * 1.6)
-        ch = cw / 1.6
+        cw = min((w - 8) / 9.0, (h - 8) / 4.0 * 1.45)
+        ch = cw / 1.45
         x0 = (w - 9 * cw) / 2
         y0 = (h - 4 * ch) / 2
         level1 = {rm: n for (lv, rm), n in self.visits.items() if lv == 0}
@@ -99,13 +101,14 @@ class RoomsPanel(QWidget):
         lay.setSpacing(4)
         self.source = QLabel(source)
         self.source.setStyleSheet(f"color: {theme.MUTED};")
+        self.source.setWordWrap(True)
         lay.addWidget(self.source)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         lay.addWidget(self.summary)
         self.pyramid = PyramidMap() if montezuma else None
         if self.pyramid is not None:
-            lay.addWidget(self.pyramid, 3)
+            lay.addWidget(self.pyramid)
         self.heat_plot = pg.PlotWidget()
         hp = self.heat_plot.getPlotItem()
         theme.style_plot(hp)
@@ -123,7 +126,7 @@ class RoomsPanel(QWidget):
         hp.setXRange(g.x_lo, g.x_hi, padding=0)
         hp.setYRange(g.y_lo, g.y_hi, padding=0)
         self.heat_plot.setMinimumHeight(120)
-        lay.addWidget(self.heat_plot, 2)
+        lay.addWidget(self.heat_plot, 1)
         self.beyond = QLabel("")
         self.beyond.setWordWrap(True)
         self.beyond.setStyleSheet(f"color: {theme.TEXT};")

@@ -82,5 +82,6 @@ def style_plot(plot: pg.PlotItem, title: str | None = None) -> None:
         ax = plot.getAxis(name)
         ax.setPen(pg.mkPen(GRID))
         ax.setTextPen(pg.mkPen(MUTED))
+        ax.enableAutoSIPrefix(False)  # "(x0.001)" next to an r_int label reads like part of the name
     if title:
         plot.setTitle(title, color=TEXT, size="10pt")
