@@ -151,7 +151,9 @@ class TrainConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
     motivation: MotivationConfig = field(default_factory=MotivationConfig)
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """One-line errors for bad values (called by ``resolved``, outside tyro, whose error box would
+        spread one problem over several lines)."""
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; valid: {', '.join(ALGOS)}")
         if self.num_envs < 1:
@@ -172,6 +174,7 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """Fill in derived values: env id into env_cfg, 84x84 for the nature encoder, default budget."""
+        self.validate()
         env_cfg = dataclasses.replace(self.env_cfg, env_id=self.env)
         if self.encoder == "nature" and not self.procgen:
             env_cfg = dataclasses.replace(env_cfg, frame_size=84)
