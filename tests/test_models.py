@@ -19,6 +19,16 @@ from models.snd import STDIMEncoder, snd_std_networks, snd_vic_networks, sndv_ne
 ATARI, PROCGEN, NATURE = (4, 96, 96), (6, 64, 64), (4, 84, 84)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a shared busy CPU the extra threads spin
+    (about 10x slower here); restore the setting afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def is_orthogonal(layer: nn.Module, gain: float) -> bool:
     """W W^T = gain^2 I for a wide weight (W^T W for a tall one): all singular values equal the gain."""
     w = layer.weight.detach().flatten(1).double()
@@ -75,15 +85,21 @@ def test_stdim_shapes(in_shape: tuple[int, int, int], procgen: bool, positions: 
     assert torch.allclose(out, target(x))
     assert target.classifier1(out).shape == (2, 64) and target.classifier2(f5).shape == (2, positions, 64)
     assert predictor(x).shape == (2, 512) and linears(predictor)[0].in_features == flat
-    vic_target, vic_predictor = snd_vic_networks(in_shape, procgen)
-    assert isinstance(vic_target, STDIMEncoder) and vic_target(x).shape == (2, 512)
+
+
+def test_sndvic_procgen_shapes() -> None:
+    x = torch.rand(2, 3, 64, 64)
+    target, predictor = snd_vic_networks((3, 64, 64), procgen=True)
+    assert isinstance(target, STDIMEncoder) and target(x).shape == (2, 512)
+    assert convs(target)[-1].out_channels == 64
     # the VICReg predictor keeps a 128-channel last conv on Procgen too (Iskandor VICRegModelProcgen)
-    assert vic_predictor(x).shape == (2, 512) and convs(vic_predictor)[-1].out_channels == 128
+    assert predictor(x).shape == (2, 512) and convs(predictor)[-1].out_channels == 128
 
 
 # ---- initialisation -----------------------------------------------------------------------------------
+# gains do not depend on the frame size, so these use small frames to stay quick
 def test_actor_critic_gains() -> None:
-    net = ActorCritic(PROCGEN, 5)
+    net = ActorCritic((6, 32, 32), 5, procgen=True)
     actor = linears(net.actor)
     # a wide (A x 512) orthogonal matrix has orthonormal rows: each row norm is the gain
     assert torch.allclose(actor[-1].weight.norm(dim=1), torch.full((5,), 0.01), atol=1e-6)
@@ -96,13 +112,13 @@ def test_actor_critic_gains() -> None:
 
 
 def test_target_gains() -> None:
-    rnd = RNDTarget((1, 64, 64))
+    rnd = RNDTarget((1, 32, 32))
     assert not any(p.requires_grad for p in rnd.parameters())
     assert all(is_orthogonal(layer, SQRT2) for layer in (*convs(rnd), *linears(rnd)))
-    std_target, std_predictor = snd_std_networks((3, 64, 64), procgen=True)
+    std_target, std_predictor = snd_std_networks((3, 32, 32), procgen=True)
     layers = (*convs(std_target.encoder), *linears(std_target.encoder), *linears(std_predictor))
     assert all(is_orthogonal(layer, 0.5) for layer in layers)
-    _, vic_predictor = snd_vic_networks((3, 64, 64), procgen=True)
+    _, vic_predictor = snd_vic_networks((3, 32, 32), procgen=True)
     assert is_orthogonal(linears(vic_predictor)[-1], SQRT2)
 
 

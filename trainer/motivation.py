@@ -1,0 +1,467 @@
+"""Intrinsic motivation: RND and the three SND variants behind one small interface.
+
+``make_motivation`` builds a ``Motivation`` for ``rnd``, ``snd-v``, ``snd-std`` or ``snd-vic`` (None for
+plain ``ppo``). The trainer calls, per env step, ``reward(obs)`` on s_t and ``observe(obs)``; per rollout,
+``update(obs_seq)``; the player calls ``reward`` and ``features``. Observations arrive as uint8 on the
+training device; only the newest frame reaches the networks (channel 0 on Atari, channels 0..2 on
+Procgen; snd-spec §1).
+
+The paper's numbers come from two codebases (snd-spec §8.1), and each variant follows the one that
+produced its number by default:
+
+- SND-V: michalnand RLAgents ``AgentPPOCND`` (§1.1): state mean/std normalisation, 4 epochs x T*N/512
+  steps per rollout (128 at paper scale), each one predictor step on 512 states drawn with replacement and
+  one target step on 64 fresh pairs.
+- SND-STD, SND-VIC and RND: Iskandor/SND ``SNDMotivation.train`` (§1.2, §1.3, §2.3): one pass over the
+  rollout in T*N/512 contiguous time-major minibatches (32 at paper scale), predictor + target loss in one
+  Adam step per minibatch.
+
+This module lives in trainer/ but imports only torch and models/, so it stays pure math.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from models.augment import sndv_augment
+from models.losses import contrastive_loss_mse, distillation_error, distillation_loss, stdim_loss, vicreg_loss
+from models.normalization import RunningMeanStd
+from models.rnd import RNDPredictor, RNDTarget
+from models.snd import snd_std_networks, snd_vic_networks, sndv_networks
+
+MOTIVATION_ALGOS = ("rnd", "snd-v", "snd-std", "snd-vic")
+
+SND_STD_ETA = {
+    "montezumarevenge": 1.0,
+    "gravitar": 1.0,
+    "venture": 0.25,
+    "privateeye": 0.5,
+    "pitfall": 1.0,
+    "solaris": 0.5,
+    "caveflyer": 0.5,
+    "coinrun": 0.25,
+    "jumper": 1.0,
+    "climber": 1.0,
+}
+"""SND-STD's per-game eta, Iskandor/SND ``config/ppo.config.json`` (snd-spec §1.2)."""
+
+
+@dataclass
+class MotivationConfig:
+    """Intrinsic-motivation hyper-parameters. None means "the paper's value for this algo and env"."""
+
+    eta: float | None = None
+    """Intrinsic reward scale, r_int = clip(eta * error, 0, 1). None = the paper's per-algo/per-env value
+    (snd-spec §1.2, §1.3, §4.1): RND 1, SND-V 0.5, SND-VIC 0.25 Atari / 0.5 Procgen, SND-STD per game."""
+    lr: float = 1e-4
+    """Adam learning rate of predictor and target (both codebases: 1e-4; snd-spec §4.1)."""
+    schedule: Literal["auto", "michalnand", "iskandor"] = "auto"
+    """Updates per rollout. michalnand: epochs x T*N/minibatch steps on minibatches drawn with replacement,
+    separate predictor and target Adams (SND-V as run, snd-spec §1.1); iskandor: one pass of T*N/minibatch
+    contiguous time-major minibatches, one Adam (snd-spec §1.3). auto = the codebase that produced the
+    paper's number: michalnand for snd-v, iskandor otherwise."""
+    minibatch_size: int = 512
+    """States (or transitions) per motivation step; the whole rollout when it is smaller (paper 512)."""
+    michalnand_epochs: int = 4
+    """Passes of the michalnand schedule: 4 x 32 = 128 steps per 16384-sample rollout (``AgentPPOCND``
+    trains motivation once per PPO minibatch, 4 PPO epochs)."""
+    predictor_keep_prob: float | None = None
+    """Probability of keeping each element of the predictor loss (RND's "proportion of experience", per
+    element). None = paper: RND 0.25 (Iskandor), SND-V 0.25 Atari / 1.0 Procgen (michalnand
+    ``cnd_dropout`` 0.75 / 0.0), SND-STD and SND-VIC 1.0 (plain MSE)."""
+    state_norm: bool | None = None
+    """Normalise the networks' input as clamp((s - mu) / sigma, -1, 1) with running per-pixel statistics.
+    None = paper: on for Atari SND-V (michalnand ``normalise_state_mean/std``), off for Procgen SND-V and
+    for SND-STD/SND-VIC (Iskandor ``cnd_preprocess=0``). RND ignores it: it always subtracts the running
+    mean only (snd-spec §2.3)."""
+    state_norm_var_floor: float = 1e-3
+    """Floor of the running variance in the state normalisation (michalnand ``RunningStats``: 1e-3)."""
+    sndv_pairs: int = 64
+    """SND-V: state pairs per target step (michalnand ``PolicyBufferIM.sample_states``: 64)."""
+    magnitude_threshold: float = 200.0
+    """SND-V: the contrastive loss penalises mean(z_a^2) + mean(z_b^2) above this (RLAgents 56376830: 200)."""
+    augment_prob: float = 0.5
+    """SND-V: probability that each augmentation (tile mask, noise) hits a sample (``Augmentations.py``)."""
+    tile_zero_prob: float = 0.1
+    """SND-V: probability that each mask tile is zeroed (``aug_mask_tiles`` p = 0.1)."""
+    noise_amplitude: float = 0.2
+    """SND-V: additive noise is U(-a, a) per pixel (``aug_noise`` k = 0.2)."""
+    std_norm_weight: float = 1e-4
+    """SND-STD: weight of the logits-norm regulariser (Iskandor ``cnd_loss_target_reg`` 1e-4)."""
+    std_uniform_weight: float = 1e-4
+    """SND-STD: weight of the feature-spread regulariser (Iskandor ``beta1`` 1e-4)."""
+    std_predictor_sum: bool = True
+    """SND-STD: predictor MSE summed over batch x features, not averaged (Iskandor ``reduction='sum'``)."""
+    vicreg_inv_weight: float = 1.0
+    """SND-VIC: invariance weight (Iskandor ``la`` 1)."""
+    vicreg_var_weight: float = 1.0
+    """SND-VIC: variance weight (Iskandor ``mu`` 1)."""
+    vicreg_cov_weight: float = 0.04
+    """SND-VIC: covariance weight (Iskandor ``nu`` 1/25)."""
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ValueError(f"--motivation.lr must be positive, got {self.lr}")
+        if self.minibatch_size < 2:
+            raise ValueError(f"--motivation.minibatch-size must be at least 2, got {self.minibatch_size}")
+        if self.michalnand_epochs < 1:
+            raise ValueError(
+                f"--motivation.michalnand-epochs must be at least 1, got {self.michalnand_epochs}"
+            )
+        if self.predictor_keep_prob is not None and not 0.0 < self.predictor_keep_prob <= 1.0:
+            raise ValueError(
+                f"--motivation.predictor-keep-prob must be in (0, 1], got {self.predictor_keep_prob}"
+            )
+        if self.sndv_pairs < 1:
+            raise ValueError(f"--motivation.sndv-pairs must be at least 1, got {self.sndv_pairs}")
+
+
+def game_name(env_id: str) -> str:
+    """'ALE/MontezumaRevenge-v5', 'MontezumaRevengeNoFrameskip-v4', 'procgen:caveflyer' or a bare game
+    name -> 'montezumarevenge', 'caveflyer'."""
+    name = re.split(r"[/:]", env_id)[-1]
+    name = re.sub(r"-v\d+$", "", name.lower())
+    name = re.sub(r"^procgen-|noframeskip|deterministic", "", name)
+    return re.sub(r"[^a-z0-9]", "", name)
+
+
+def paper_eta(algo: str, env_id_or_game: str, is_procgen: bool) -> float:
+    """The paper's intrinsic reward scale (snd-spec §1.2, §1.3, §4.1; Iskandor ``motivation_eta``,
+    michalnand ``int_reward_coeff``). SND-STD games the paper did not run get 1, its most common value;
+    plain PPO has no intrinsic reward (0)."""
+    if algo == "ppo":
+        return 0.0
+    if algo == "rnd":
+        return 1.0
+    if algo == "snd-v":
+        return 0.5
+    if algo == "snd-vic":
+        return 0.5 if is_procgen else 0.25
+    if algo == "snd-std":
+        return SND_STD_ETA.get(game_name(env_id_or_game), 1.0)
+    raise ValueError(f"unknown algo {algo!r}; valid: ppo, {', '.join(MOTIVATION_ALGOS)}")
+
+
+class Motivation:
+    """A target Phi_T, a predictor Phi_L and optionally an input normaliser; r_int = clip(eta * err, 0, 1)
+    with err the distillation error on s_t (snd-spec §1). Subclasses define the update losses."""
+
+    algo: str
+    eta: float
+    feature_dim: int
+    optimizers: dict[str, torch.optim.Optimizer]
+    error_reduction = "mean"  # mean over features for every SND variant (snd-spec §1)
+
+    def __init__(
+        self,
+        algo: str,
+        eta: float,
+        target: nn.Module,
+        predictor: nn.Module,
+        in_shape: tuple[int, int, int],
+        cfg: MotivationConfig,
+        schedule: str,
+        keep_prob: float,
+        normaliser: RunningMeanStd | None,
+        device: torch.device,
+        seed: int,
+    ) -> None:
+        self.algo = algo
+        self.eta = float(eta)
+        self.cfg = cfg
+        self.schedule = schedule
+        self.keep_prob = keep_prob
+        self.in_channels = in_shape[0]
+        self.device = torch.device(device)
+        self.target = target.to(self.device)
+        self.predictor = predictor.to(self.device)
+        self.normaliser = normaliser.to(self.device) if normaliser is not None else None
+        modules = {"target": self.target, "predictor": self.predictor}
+        if self.normaliser is not None:
+            modules["normaliser"] = self.normaliser
+        self.nets = nn.ModuleDict(modules)
+        with torch.no_grad():
+            self.feature_dim = int(self.target(torch.zeros(1, *in_shape, device=self.device)).shape[-1])
+        # masks, augmentations and pair sampling; its state is resume state (the trainer's), not a
+        # checkpoint tensor
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.optimizers = self._make_optimizers()
+
+    # ---- the interface ----------------------------------------------------------------------------------
+    @property
+    def has_normaliser(self) -> bool:
+        """True when ``observe`` updates input statistics (RND, SND-V with state normalisation)."""
+        return self.normaliser is not None
+
+    @torch.inference_mode()
+    def reward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 obs (N, C, H, W) -> (r_int (N,) = clip(eta * err, 0, 1), err (N,) raw error), float32."""
+        x = self.prepare(obs)
+        target, pred = self.target(x), self.predictor(x)  # (N, F)
+        with self._float32():
+            err = distillation_error(pred.float(), target.float(), self.error_reduction)  # (N,)
+        return (self.eta * err).clamp(0.0, 1.0), err
+
+    @torch.inference_mode()
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 obs (N, C, H, W) -> target features (N, F), float32."""
+        return self.target(self.prepare(obs)).float()
+
+    @torch.inference_mode()
+    def observe(self, obs: torch.Tensor) -> None:
+        """One env step's uint8 obs (N, C, H, W) -> update the input statistics (no-op without them)."""
+        if self.normaliser is not None:
+            self.normaliser.update(self.frames(obs))
+
+    def update(self, obs_seq: torch.Tensor) -> dict[str, float]:
+        """Train on one rollout. obs_seq: uint8 (T+1, N, C, H, W), the rollout's observations plus the
+        final next observation, so (obs_seq[t], obs_seq[t+1]) are the transitions (s_t, s_{t+1}); at an
+        episode end s_{t+1} is the reset frame, as in the paper. Returns mean losses by name."""
+        states = obs_seq[:-1].flatten(0, 1)  # (B, C, H, W), time-major, B = T * N
+        nexts = obs_seq[1:].flatten(0, 1)  # (B, C, H, W)
+        B = states.shape[0]
+        if B < 2:
+            raise ValueError(f"motivation update needs at least 2 transitions, got T*N = {B}")
+        sums: dict[str, torch.Tensor] = {}
+        steps = self.minibatches(B)
+        for idx in steps:
+            # autocast caches the bf16 copy of each weight until the caller's outermost autocast exits;
+            # dropping it makes every step see the weights the previous optimiser step wrote
+            torch.clear_autocast_cache()
+            losses = self.step_losses(states, nexts, idx)
+            total = sum(losses[k] for k in ("loss_predictor", "loss_target") if k in losses)
+            for opt in self.optimizers.values():
+                opt.zero_grad(set_to_none=True)
+            total.backward()
+            for opt in self.optimizers.values():
+                opt.step()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v.detach()
+        # one host read-back per rollout, not per step
+        names = list(sums)
+        means = (torch.stack([sums[k] for k in names]) / len(steps)).tolist()
+        return dict(zip(names, means))
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Flat, tensor-only: target (frozen or not), predictor and normaliser buffers."""
+        return dict(self.nets.state_dict())
+
+    def load_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
+        self.nets.load_state_dict(sd)
+
+    # ---- shared pieces ----------------------------------------------------------------------------------
+    def frames(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, C, H, W) -> the newest frame as float in [0, 1], (N, c, H, W)."""
+        return obs[:, : self.in_channels].float().div_(255.0)
+
+    def prepare(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 obs -> the networks' input: newest frame, then the variant's normalisation."""
+        x = self.frames(obs)
+        return self.normaliser.normalize_state(x) if self.normaliser is not None else x
+
+    def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
+        """Loss tensors of one step on minibatch ``idx`` of the B transitions: ``loss_predictor``,
+        optionally ``loss_target`` (the two are summed and back-propagated), plus named terms to log."""
+        raise NotImplementedError
+
+    def predictor_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return distillation_loss(pred.float(), target.float(), self.keep_prob, self.generator)
+
+    def _float32(self) -> torch.autocast:
+        """Losses run outside any autocast the caller set, on float32 inputs."""
+        return torch.autocast(self.device.type, enabled=False)
+
+    def minibatches(self, B: int) -> list[torch.Tensor | slice]:
+        """Index sets of one update over B transitions: michalnand draws epochs x B/minibatch sets with
+        replacement; iskandor cuts B into B/minibatch contiguous time-major slices (the whole rollout
+        when it is smaller than a minibatch)."""
+        mb = min(self.cfg.minibatch_size, B)
+        n = max(1, B // mb)
+        if self.schedule == "michalnand":
+            return [
+                torch.randint(B, (mb,), generator=self.generator, device=self.device)
+                for _ in range(self.cfg.michalnand_epochs * n)
+            ]
+        # n contiguous slices covering all B (each 512 when 512 divides B, as 4 steps x 128 envs)
+        edges = [i * B // n for i in range(n + 1)]
+        return [slice(edges[i], edges[i + 1]) for i in range(n)]
+
+    def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        pred = list(self.predictor.parameters())
+        target = [p for p in self.target.parameters() if p.requires_grad]
+        lr = self.cfg.lr
+        # Adam keeps per-parameter state, so one Adam over both nets and two Adams, one each, take the
+        # same steps; the split only mirrors each codebase's checkpoint layout.
+        if self.schedule == "iskandor":
+            return {"motivation": torch.optim.Adam(pred + target, lr=lr)}
+        out = {"predictor": torch.optim.Adam(pred, lr=lr)}
+        if target:
+            out["target"] = torch.optim.Adam(target, lr=lr)
+        return out
+
+
+class RNDMotivation(Motivation):
+    """The paper's RND baseline (Iskandor ``RNDModelAtari``, snd-spec §2.3): frozen random target, input
+    minus the running per-pixel mean, error 1/2 sum_k (T - P)^2, predictor loss keep-mask 0.25."""
+
+    error_reduction = "half_sum"
+
+    def prepare(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.normaliser.center(self.frames(obs))
+
+    def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
+        x = self.prepare(states[idx])
+        with torch.no_grad():
+            target = self.target(x)
+        pred = self.predictor(x)
+        with self._float32():
+            return {"loss_predictor": self.predictor_loss(pred, target)}
+
+
+class SNDVMotivation(Motivation):
+    """SND-V (michalnand ``AgentPPOCND``, snd-spec §1.1): the target learns a contrastive distance on
+    pairs of augmented states; the predictor distils it with an element keep-mask."""
+
+    def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
+        x = self.prepare(states[idx])
+        with torch.no_grad():
+            target = self.target(x)
+        pred = self.predictor(x)
+        x_ab, y = self.sample_pairs(states)
+        z_a, z_b = self.target(x_ab).chunk(2)  # (P, F) each
+        with self._float32():
+            total, sim, magnitude = contrastive_loss_mse(
+                z_a.float(), z_b.float(), y, self.cfg.magnitude_threshold
+            )
+            return {
+                "loss_predictor": self.predictor_loss(pred, target),
+                "loss_target": total,
+                "contrastive_sim": sim,
+                "contrastive_magnitude": magnitude,
+            }
+
+    def sample_pairs(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``PolicyBufferIM.sample_states``: a uniform over the rollout, y ~ Bernoulli(0.5), b = a when
+        y = 0 (two views of one state) else an independent uniform index; both prepared and augmented
+        independently. Returns the stacked views (2P, c, H, W) and y (P,)."""
+        B, P, g = states.shape[0], self.cfg.sndv_pairs, self.generator
+        a = torch.randint(B, (P,), generator=g, device=self.device)
+        far = torch.rand(P, generator=g, device=self.device) < 0.5  # y = 1: a distant pair
+        b = torch.where(far, torch.randint(B, (P,), generator=g, device=self.device), a)
+        x = self.prepare(states[torch.cat([a, b])])  # (2P, c, H, W)
+        c = self.cfg
+        x_a = sndv_augment(x[:P], g, c.augment_prob, c.tile_zero_prob, c.noise_amplitude)
+        x_b = sndv_augment(x[P:], g, c.augment_prob, c.tile_zero_prob, c.noise_amplitude)
+        return torch.cat([x_a, x_b]), far.float()
+
+
+class SNDSTDMotivation(Motivation):
+    """SND-STD (Iskandor ``STDModelAtari``, snd-spec §1.2): ST-DIM target on (s_t, s_{t+1}); predictor MSE
+    summed over batch x features."""
+
+    def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
+        x = self.prepare(states[idx])
+        encoder = self.target.encoder
+        # one forward over s_t and s_{t+1}; the s_t half also serves as the predictor's target
+        feats, f5 = encoder.forward_maps(torch.cat([x, self.prepare(nexts[idx])]))  # (2B, F), (2B, P, L)
+        feats_t, feats_next = feats.chunk(2)
+        f5_t, f5_next = f5.chunk(2)
+        global_next = self.target.classifier1(feats_next)  # (B, L)
+        local_next = self.target.classifier2(f5_next)  # (B, P, L)
+        pred = self.predictor(x)
+        with self._float32():
+            loss_pred = self.predictor_loss(pred, feats_t)
+            if self.cfg.std_predictor_sum:
+                # masked mean x elements: the sum when nothing is masked, an unbiased estimate otherwise
+                loss_pred = loss_pred * pred.numel()
+            terms = stdim_loss(
+                global_next.float(),
+                local_next.float(),
+                f5_t.float(),
+                feats_t.float(),
+                self.cfg.std_norm_weight,
+                self.cfg.std_uniform_weight,
+            )
+            return {
+                "loss_predictor": loss_pred,
+                "loss_target": terms["total"],
+                "stdim_global_local": terms["global_local"],
+                "stdim_local_local": terms["local_local"],
+                "stdim_norm": terms["norm"],
+                "stdim_uniform": terms["uniform"],
+            }
+
+
+class SNDVICMotivation(Motivation):
+    """SND-VIC (Iskandor ``VICRegModelAtari``, snd-spec §1.3): VICReg target on consecutive states
+    (s_t, s_{t+1}), no augmentation, no projector; predictor plain MSE."""
+
+    def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
+        x = self.prepare(states[idx])
+        z_a, z_b = self.target(torch.cat([x, self.prepare(nexts[idx])])).chunk(2)  # (B, F) each
+        pred = self.predictor(x)
+        c = self.cfg
+        with self._float32():
+            total, inv, var, cov = vicreg_loss(
+                z_a.float(), z_b.float(), c.vicreg_inv_weight, c.vicreg_var_weight, c.vicreg_cov_weight
+            )
+            return {
+                "loss_predictor": self.predictor_loss(pred, z_a),
+                "loss_target": total,
+                "vicreg_inv": inv,
+                "vicreg_var": var,
+                "vicreg_cov": cov,
+            }
+
+
+def make_motivation(
+    algo: str,
+    obs_shape: tuple[int, int, int],
+    is_procgen: bool,
+    cfg: MotivationConfig,
+    device: torch.device,
+    seed: int,
+    env_id: str | None = None,
+) -> Motivation | None:
+    """The motivation of ``algo`` (None for plain ``ppo``) with its networks initialised from ``seed``.
+
+    ``env_id`` only matters when ``cfg.eta`` is None and algo is ``snd-std``, whose paper eta is per game;
+    without it SND-STD gets 1 (its value on Montezuma's Revenge).
+    """
+    if algo == "ppo":
+        return None
+    if algo not in MOTIVATION_ALGOS:
+        raise ValueError(f"unknown algo {algo!r}; valid: ppo, {', '.join(MOTIVATION_ALGOS)}")
+    c = 3 if is_procgen else 1
+    if obs_shape[0] < c:
+        raise ValueError(f"observations {tuple(obs_shape)} have fewer than the {c} channels {algo} reads")
+    in_shape = (c, int(obs_shape[1]), int(obs_shape[2]))
+    eta = cfg.eta if cfg.eta is not None else paper_eta(algo, env_id or "", is_procgen)
+    schedule = cfg.schedule if cfg.schedule != "auto" else ("michalnand" if algo == "snd-v" else "iskandor")
+    keep = cfg.predictor_keep_prob
+    if keep is None:
+        keep = {"rnd": 0.25, "snd-v": 1.0 if is_procgen else 0.25}.get(algo, 1.0)
+    state_norm = cfg.state_norm if cfg.state_norm is not None else (algo == "snd-v" and not is_procgen)
+
+    # initialise from the seed alone, whatever the global RNG state, so a seed names one motivation
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if algo == "rnd":
+            cls, target, predictor = RNDMotivation, RNDTarget(in_shape), RNDPredictor(in_shape)
+        elif algo == "snd-v":
+            cls, (target, predictor) = SNDVMotivation, sndv_networks(in_shape)
+        elif algo == "snd-std":
+            cls, (target, predictor) = SNDSTDMotivation, snd_std_networks(in_shape, is_procgen)
+        else:
+            cls, (target, predictor) = SNDVICMotivation, snd_vic_networks(in_shape, is_procgen)
+    normaliser = None
+    if algo == "rnd" or state_norm:
+        # only the frame the networks read is tracked: per-pixel statistics of the other stacked frames
+        # would never be used
+        normaliser = RunningMeanStd(in_shape, cfg.state_norm_var_floor)
+    return cls(algo, eta, target, predictor, in_shape, cfg, schedule, keep, normaliser, device, seed)
