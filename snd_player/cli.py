@@ -127,7 +127,8 @@ def player_main(argv: list[str]) -> int:
     win.show()
     if session is not None:
         win.set_session(session, autoplay=args.frames is None)
-        win._add_recent(ckpt.resolve())
+        if args.screenshot is None:  # a scripted grab is not the user opening a file
+            win._add_recent(ckpt.resolve())
         if args.frames is not None:
             win.play(args.frames)
     elif session_error is not None:

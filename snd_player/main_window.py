@@ -98,7 +98,7 @@ class WelcomePage(QWidget):
         row.addStretch(1)
         lay.addLayout(row)
         lay.addSpacing(18)
-        hint = QLabel(
+        self.hint = hint = QLabel(
             "or drop a <code>.safetensors</code> checkpoint here. No checkpoint yet? Train one:<br><br>"
             f"<code style='font-size:11pt; color:{theme.TEXT}'>{TRAIN_HINT}</code><br><br>"
             "then open <code>runs/mr-sndv/checkpoints/&lt;step&gt;.safetensors</code>"
