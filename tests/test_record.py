@@ -1,0 +1,210 @@
+"""``snd-player record``: videos have the frames asked for, decode at the expected size, show the session's
+frames, and a failed recording leaves nothing under the final name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+
+def tiny_checkpoint(base: Path, algo: str = "snd-v", env: str = "ALE/MontezumaRevenge-v5") -> Path:
+    """A freshly initialised agent saved as a checkpoint (cached for the pytest session). Its target is
+    initialised from another seed than its config's, as if trained, and its input normaliser has seen a
+    few frames."""
+    path = base / "snd-tools" / f"{algo}-{env.replace('/', '_').replace(':', '_')}.safetensors"
+    if path.exists():
+        return path
+    import torch
+
+    from trainer.agent import build_agent, save_agent
+    from trainer.config import TrainConfig
+    from trainer.envs import make_env
+
+    cfg = TrainConfig(env=env, algo=algo, seed=5).resolved()
+    agent = build_agent(cfg, torch.device("cpu"), seed=6)
+    if agent.motivation is not None and agent.motivation.has_normaliser:
+        e = make_env(agent.env_config, 0)
+        obs, _ = e.reset(seed=0)
+        for a in range(8):
+            agent.motivation.observe(torch.as_tensor(obs[None]))
+            obs, *_ = e.step(a % agent.spec.num_actions)
+        e.close()
+    save_agent(agent, path, 2048)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    import torch
+
+    torch.set_num_threads(1)
+    return tiny_checkpoint(tmp_path_factory.getbasetemp())
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def run(argv: list[str]) -> int:
+    from snd_player.record import main
+
+    return main([*argv, "--no-progress"])
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_mp4_frames_are_the_sessions_frames(ckpt, tmp_path):
+    from snd_player.session import Session
+
+    out = tmp_path / "bare.mp4"
+    assert (
+        run([str(ckpt), "--out", str(out), "--frames", "12", "--no-panels", "--scale", "1", "--seed", "3"])
+        == 0
+    )
+    frames = decode(out)
+    assert len(frames) == 12
+    assert frames[0].shape == (210, 160, 3)
+    s = Session.from_checkpoint(ckpt, seed=3)
+    for i in range(12):
+        expected = s.step().frame.astype(np.int16)
+        # H.264 with 4:2:0 chroma is lossy at the colour edges; a wrong frame is off by tens
+        assert np.abs(frames[i].astype(np.int16) - expected).mean() < 3.0, f"frame {i}"
+    assert leftovers(tmp_path) == []
+
+
+def test_gif_with_panels_has_every_frame_at_dashboard_size(ckpt, tmp_path):
+    from PIL import Image, ImageSequence
+
+    out = tmp_path / "panels.gif"
+    assert run([str(ckpt), "--out", str(out), "--frames", "6", "--seed", "1"]) == 0
+    frames = decode(out)
+    assert len(frames) == 6  # the step counter in the header makes every frame differ
+    h, w = frames[0].shape[:2]
+    assert (w, h) == (1272, 712)  # Atari frame at 3x beside the panels
+    with Image.open(out) as im:
+        durations = [f.info["duration"] for f in ImageSequence.Iterator(im)]
+    # GIF delays are whole centiseconds: 60 and 70 ms mixed so that 6 frames last 6/15 s exactly
+    assert set(durations) <= {60, 70} and sum(durations) == 400
+    assert leftovers(tmp_path) == []
+
+
+def test_mp4_with_panels_and_episodes(ckpt, tmp_path, monkeypatch):
+    """--episodes stops at the end of an episode (made short here by a stub that ends every 5th step)."""
+    import dataclasses
+
+    from snd_player import session as session_mod
+
+    real_step = session_mod.Session.step
+
+    def short_step(self):
+        rec = real_step(self)
+        return dataclasses.replace(rec, done=rec.t % 5 == 4)
+
+    monkeypatch.setattr(session_mod.Session, "step", short_step)
+    out = tmp_path / "two.mp4"
+    assert run([str(ckpt), "--out", str(out), "--episodes", "2", "--scale", "2"]) == 0
+    frames = decode(out)
+    assert len(frames) == 10
+    assert frames[0].shape[0] % 2 == 0 and frames[0].shape[1] % 2 == 0
+
+
+def test_dashboard_shows_the_frame_pixel_for_pixel(ckpt):
+    from snd_player.dashboard import Dashboard, DashboardInfo
+    from snd_player.session import Session
+    from snd_player.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+
+    s = Session.from_checkpoint(ckpt, seed=0)
+    d = Dashboard(DashboardInfo.from_session(s), (210, 160), scale=2)
+    tl = EpisodeTimeline(0, heat_grid_for(s.env_id))
+    for _ in range(3):
+        rec = s.step()
+        tl.put(rec)
+        img = d.render(rec, tl, RoomStats(tl.heat_grid))
+    g = d.layout.game
+    game = img[g.y() : g.y() + g.height(), g.x() : g.x() + g.width(), 2::-1]  # BGRA -> RGB
+    assert np.array_equal(game, np.repeat(np.repeat(rec.frame, 2, axis=0), 2, axis=1))
+    assert img.shape[:2] == (d.size[1], d.size[0])
+    assert d.size[0] % 2 == 0 and d.size[1] % 2 == 0
+
+
+def test_failed_recording_leaves_no_file(tmp_path):
+    from snd_player.record import VideoRecorder
+
+    out = tmp_path / "broken.mp4"
+    with pytest.raises(RuntimeError):
+        with VideoRecorder(out, panels=False, scale=1) as rec:
+            for _ in range(5):
+                rec.add_frame(np.zeros((210, 160, 3), np.uint8))
+            raise RuntimeError("the agent crashed")
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_empty_recording_is_an_error_and_no_file(tmp_path):
+    from snd_player.record import RecordError, VideoRecorder
+
+    out = tmp_path / "empty.gif"
+    rec = VideoRecorder(out, panels=False)
+    with pytest.raises(RecordError, match="no frames"):
+        rec.close()
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_interrupted_recording_leaves_no_file(ckpt, tmp_path, monkeypatch, capsys):
+    from snd_player import session as session_mod
+
+    real_step = session_mod.Session.step
+    calls = {"n": 0}
+
+    def step(self):
+        calls["n"] += 1
+        if calls["n"] > 4:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(session_mod.Session, "step", step)
+    out = tmp_path / "ctrl-c.mp4"
+    assert run([str(ckpt), "--out", str(out), "--frames", "50", "--no-panels"]) == 130
+    assert not out.exists() and leftovers(tmp_path) == []
+    assert "not written" in capsys.readouterr().err
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def test_unknown_extension(ckpt, tmp_path, capsys):
+    out = tmp_path / "demo.avi"
+    assert run([str(ckpt), "--out", str(out)]) == 2
+    assert ".avi" in one_line_error(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "proc"])
+def test_unwritable_output(ckpt, tmp_path, capsys, where):
+    out = tmp_path / "no" / "such" / "demo.mp4" if where == "missing-folder" else Path("/proc/snd-demo.mp4")
+    assert run([str(ckpt), "--out", str(out)]) == 2
+    assert str(out) in one_line_error(capsys)
+
+
+def test_corrupt_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all" + bytes(64))
+    out = tmp_path / "demo.mp4"
+    assert run([str(bad), "--out", str(out)]) == 2
+    assert "bad.safetensors" in one_line_error(capsys)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_missing_checkpoint(tmp_path, capsys):
+    assert run([str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "demo.mp4")]) == 2
+    assert "nope.safetensors" in one_line_error(capsys)
