@@ -363,19 +363,17 @@ class Dashboard:
         if info.checkpoint:
             text += f"   ·   {info.checkpoint}"
         p.drawText(L.header.adjusted(x, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        column = QRect(
+            0, L.header.bottom() + 1, L.game.right() + L.game.left() + 1, L.height - L.header.height()
+        )
+        p.fillRect(column.adjusted(8, 8, -8, -L.status.height() - 12), QColor(theme.BG))
         p.fillRect(L.game.adjusted(-2, -2, 2, 2), QColor(theme.GRID))
         self._panel(p, L.intrinsic, "intrinsic motivation")
         if info.has_motivation:
-            self._legend(
-                p,
-                L.intrinsic,
-                "intrinsic motivation",
-                [
-                    ("r_int (left)", theme.R_INT, False),
-                    ("distillation error (right)", theme.ERROR, False),
-                    ("room change", theme.ROOM_LINE, True),
-                ],
-            )
+            items = [("r_int (left)", theme.R_INT, False), ("distillation error (right)", theme.ERROR, False)]
+            if not info.is_procgen:
+                items.append(("room change", theme.ROOM_LINE, True))
+            self._legend(p, L.intrinsic, "intrinsic motivation", items)
         self._panel(p, L.values, "values")
         self._legend(
             p,
@@ -588,7 +586,7 @@ class Dashboard:
             for c in changes:
                 x = float(plot.x_of(float(c), x_hi))
                 p.drawLine(QPointF(x, a.top()), QPointF(x, a.bottom()))
-                if x - last_label > 22:  # label the room entered, unless it would overlap the previous one
+                if x - last_label > 34:  # label the room entered, unless it would overlap the previous one
                     p.drawText(QPointF(x + 2, a.top() + 11), str(int(room[c])))
                     last_label = x
         self._curve(p, plot, 0, e, x_hi, rr, theme.ERROR)
@@ -641,7 +639,10 @@ class Dashboard:
         a = len(rec.probs)
         max_h = math.log(a) if a > 1 else 0.0
         pa = float(rec.probs[rec.action]) if 0 <= rec.action < a else float("nan")
-        p.drawText(x, base, f"p={pa:.2f}   entropy {rec.entropy:.2f}/{max_h:.2f}")
+        text = f"p={pa:.2f}   entropy {rec.entropy:.2f}/{max_h:.2f}"
+        if x + self._fm_text.horizontalAdvance(text) > r.right() - 8:  # a narrow panel: the short form
+            text = f"p={pa:.2f}  H {rec.entropy:.2f}"
+        p.drawText(x, base, text)
 
     def _draw_rooms(self, p: QPainter, rec: StepRecord, tl: EpisodeTimeline, stats: RoomStats | None) -> None:
         r = self.layout.rooms
@@ -652,8 +653,19 @@ class Dashboard:
         p.setPen(QColor(theme.TEXT))
         line_y = r.y() + 40
         if not known and rec.room < 0:
-            text = f"level {rec.level}" if self.info.is_procgen and rec.level >= 0 else "no room information"
-            p.drawText(QRectF(r.x() + 10, line_y, r.width() - 20, 20), Qt.AlignmentFlag.AlignLeft, text)
+            # no rooms to map: the episode in numbers instead
+            episodes = stats.episodes if stats is not None else 0
+            lines = [
+                f"episode {rec.episode + 1} · step {rec.t} · score {rec.score:g}",
+                f"episodes finished: {episodes}",
+            ]
+            if rec.lives >= 0:
+                lines.append(f"lives {rec.lives}")
+            for i, text in enumerate(lines):
+                p.setPen(QColor(theme.TEXT))
+                p.drawText(
+                    QRectF(r.x() + 10, line_y + 22 * i, r.width() - 20, 20), Qt.AlignmentFlag.AlignLeft, text
+                )
             return
         episodes = (stats.episodes + 1) if stats is not None else 1
         p.drawText(
