@@ -2,65 +2,91 @@
 
 Items are created once and updated with ``setData`` (pyqtgraph's ``scrollingPlots.py``); curves use peak
 downsampling and clip to the visible range, so a 4500-step episode costs the same to draw as a short one.
+
+Drawing cost is dominated by the axes, not the curves: re-rendering an axis with its grid costs several
+times more than a 4500-point curve in Qt's software rasteriser. So axes are cached as pixmaps
+(``theme.style_plot``) and the ranges move as rarely as possible: x in steps of 256, y only when the data
+leave the current range, then with headroom (:class:`StickyRange`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6.QtCore import Qt
 
 from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
 
+X_STEP = 256
 
-def _curve(plot_or_view, color: str, name: str | None = None, width: float = 1.4) -> pg.PlotDataItem:
-    item = pg.PlotDataItem(pen=pg.mkPen(color, width=width), name=name)
+
+def _curve(view, color: str) -> pg.PlotDataItem:
+    # 1-pixel pens: Qt draws those as plain polylines; wider ones need segment lists at twice the cost
+    item = pg.PlotDataItem(pen=pg.mkPen(color, width=1))
     item.setDownsampling(auto=True, method="peak")
     item.setClipToView(True)
-    plot_or_view.addItem(item)
+    view.addItem(item)
     return item
 
 
-class _TimePlot(pg.PlotWidget):
-    """A plot over episode steps with a cursor at the current step and a second y axis on the right."""
+class StickyRange:
+    """An expand-only y range with headroom, reset at each episode, so axes rarely need redrawing."""
 
-    def __init__(self, title: str, left: tuple[str, str], right: tuple[str, str] | None, parent=None) -> None:
-        super().__init__(parent=parent)
-        self.plot = self.getPlotItem()
-        theme.style_plot(self.plot)
-        self.plot.setLabel("bottom", "episode step", color=theme.MUTED)
-        self.plot.setLabel("left", left[0], color=left[1])
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setXRange(0, 256, padding=0)
-        self.plot.enableAutoRange(axis="y")
-        self.legend = self.plot.addLegend(offset=(8, 4), labelTextColor=theme.TEXT, labelTextSize="9pt")
-        self.legend.setBrush(pg.mkBrush(20, 22, 27, 200))
-        self.title = title
-        self.right_view: pg.ViewBox | None = None
-        if right is not None:
-            # second y axis sharing x (pyqtgraph MultiplePlotAxes example)
-            self.right_view = pg.ViewBox(enableMenu=False)
-            self.plot.showAxis("right")
-            self.plot.scene().addItem(self.right_view)
-            self.plot.getAxis("right").linkToView(self.right_view)
-            self.plot.getAxis("right").setLabel(right[0], color=right[1])
-            self.right_view.setXLink(self.plot)
-            self.right_view.enableAutoRange(axis="y")
-            self.right_view.setZValue(-10)  # behind the left axis' curves
-            self.plot.vb.sigResized.connect(self._sync_views)
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CURSOR, width=1, alpha=120))
-        self.cursor.setZValue(20)
-        self.plot.addItem(self.cursor, ignoreBounds=True)
-        self._n_drawn = -1
+    def __init__(self, headroom: float = 0.2, include_zero: bool = False) -> None:
+        self.headroom = headroom
+        self.include_zero = include_zero
+        self.lo: float | None = None
+        self.hi: float | None = None
+
+    def reset(self) -> None:
+        self.lo = self.hi = None
+
+    def update(self, data: np.ndarray) -> tuple[float, float] | None:
+        """The new range when ``data`` leave the current one, else None."""
+        if data.size == 0:
+            return None
+        lo, hi = float(data.min()), float(data.max())
+        if self.include_zero:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        if self.lo is not None and self.hi is not None and lo >= self.lo and hi <= self.hi:
+            return None
+        span = max(hi - lo, abs(hi) * 0.05, 1e-6)
+        new_lo = lo if (self.include_zero and lo == 0.0) else lo - self.headroom * span
+        new_hi = hi + self.headroom * span
+        if self.lo is not None and self.hi is not None:
+            new_lo, new_hi = min(new_lo, self.lo), max(new_hi, self.hi)
+        self.lo, self.hi = new_lo, new_hi
+        return new_lo, new_hi
+
+
+def _time_plot(plot: pg.PlotItem, left: str, color: str) -> None:
+    theme.style_plot(plot)
+    plot.setLabel("left", left, color=color)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setXRange(0, X_STEP, padding=0)
+    plot.disableAutoRange()
+    plot.getAxis("left").setWidth(56)  # same width in stacked plots, so their x axes line up
+
+
+def _cursor(plot: pg.PlotItem) -> pg.InfiniteLine:
+    line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CURSOR, width=1))
+    line.setZValue(20)
+    plot.addItem(line, ignoreBounds=True)
+    return line
+
+
+class _Follow:
+    """Mixin: follow the whole episode until the user pans or zooms; a double-click follows again."""
+
+    def _init_follow(self, plots: list[pg.PlotItem]) -> None:
         self._follow = True
-        self.plot.vb.sigRangeChangedManually.connect(self._stop_following)
+        self._n_drawn = -1
+        self._x_hi = 0
+        for p in plots:
+            p.vb.sigRangeChangedManually.connect(self._stop_following)
         self.scene().sigMouseClicked.connect(self._double_click)
-
-    def _sync_views(self) -> None:
-        if self.right_view is not None:
-            self.right_view.setGeometry(self.plot.vb.sceneBoundingRect())
-            self.right_view.linkedViewChanged(self.plot.vb, self.right_view.XAxis)
 
     def _stop_following(self, *_: object) -> None:
         self._follow = False
@@ -69,109 +95,166 @@ class _TimePlot(pg.PlotWidget):
         if ev.double():
             self._follow = True
             self._n_drawn = -1
+            self._x_hi = 0
+            self._reset_ranges()
 
-    def _x_range(self, n: int) -> None:
-        if self._follow:
-            # the whole episode so far, in steps of 256 so the axis does not crawl every frame
-            hi = max(256, int(np.ceil((n + 1) / 256.0)) * 256)
-            self.plot.setXRange(0, hi, padding=0)
+    def _reset_ranges(self) -> None:
+        raise NotImplementedError
+
+    def _x_range(self, plot: pg.PlotItem, n: int) -> None:
+        hi = max(X_STEP, int(np.ceil((n + 1) / X_STEP)) * X_STEP)
+        if self._follow and hi != self._x_hi:
+            self._x_hi = hi
+            plot.setXRange(0, hi, padding=0)
 
 
-class IntrinsicPlot(_TimePlot):
-    """Raw distillation error (right axis) and the intrinsic reward trained on (left), room changes marked."""
+class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
+    """r_int as trained on (top) over the raw distillation error (bottom), room changes as dashed lines.
+
+    r_int = clip(eta * error): on one axis pair the two curves would coincide until the clip bites, so each
+    gets its own plot, x-linked."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(
-            "intrinsic motivation",
-            ("r_int", theme.R_INT),
-            ("distillation error", theme.ERROR),
-            parent,
-        )
-        assert self.right_view is not None
-        # r_int = clip(eta * error): the two coincide on their own axes until the clip bites, so the error
-        # is a filled area under the reward line rather than a second line hidden beneath the first
-        self.error = _curve(self.right_view, theme.ERROR, width=1.0)
-        err_fill = pg.mkColor(theme.ERROR)
-        err_fill.setAlpha(70)
-        self.error.setFillLevel(0.0)
-        self.error.setFillBrush(pg.mkBrush(err_fill))
-        self.reward = _curve(self.plot, theme.R_INT, "r_int (trained on, left)")
-        self.legend.addItem(self.error, "distillation error (right, filled)")
-        self.error.setZValue(-1)
-        # room changes as vertical segments in a [0, 1] overlay view that follows the x axis
-        self.marks_view = pg.ViewBox(enableMenu=False, enableMouse=False)
-        self.plot.scene().addItem(self.marks_view)
-        self.marks_view.setXLink(self.plot)
-        self.marks_view.setYRange(0, 1, padding=0)
-        self.marks_view.setZValue(-5)
-        self.plot.vb.sigResized.connect(lambda: self.marks_view.setGeometry(self.plot.vb.sceneBoundingRect()))
-        self.rooms = pg.PlotCurveItem(
-            pen=pg.mkPen(theme.ROOM_LINE, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
-        )
-        self.marks_view.addItem(self.rooms)
-        self.rooms_label = pg.PlotDataItem(
-            pen=pg.mkPen(theme.ROOM_LINE, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
-        )
-        self.legend.addItem(self.rooms_label, "room change")
+        super().__init__(parent=parent)
+        self.ci.setContentsMargins(2, 2, 6, 2)
+        self.ci.setSpacing(0)
+        self.p_r = self.addPlot(row=0, col=0)
+        self.p_e = self.addPlot(row=1, col=0)
+        _time_plot(self.p_r, "r_int (trained on)", theme.R_INT)
+        _time_plot(self.p_e, "distillation error", theme.ERROR)
+        self.p_e.setXLink(self.p_r)
+        self.p_r.getAxis("bottom").setStyle(showValues=False)
+        self.p_e.setLabel("bottom", "episode step", color=theme.MUTED)
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.ci.layout.setRowStretchFactor(1, 2)
+        self.reward = _curve(self.p_r, theme.R_INT)
+        self.error = _curve(self.p_e, theme.ERROR)
+        dash = pg.mkPen(theme.ROOM_LINE, width=1, style=Qt.PenStyle.DashLine)
+        self.rooms_r = pg.PlotCurveItem(pen=dash)
+        self.rooms_e = pg.PlotCurveItem(pen=dash)
+        for p, item in ((self.p_r, self.rooms_r), (self.p_e, self.rooms_e)):
+            item.setZValue(-5)
+            p.addItem(item, ignoreBounds=True)
+        self.cursors = [_cursor(self.p_r), _cursor(self.p_e)]
+        legend = pg.LegendItem(offset=(60, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
+        legend.setParentItem(self.p_r.vb)
+        legend.setBrush(pg.mkBrush(20, 22, 27, 190))
+        legend.addItem(self.reward, "r_int")
+        legend.addItem(self.error, "error (below)")
+        legend.addItem(pg.PlotDataItem(pen=dash), "room change")
         self.note = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
-        self.plot.addItem(self.note, ignoreBounds=True)
+        self.p_r.addItem(self.note, ignoreBounds=True)
+        self.range_r = StickyRange(include_zero=True)
+        self.range_e = StickyRange(include_zero=True)
+        self._changes: np.ndarray = np.zeros(0)
+        self._init_follow([self.p_r, self.p_e])
+
+    def _reset_ranges(self) -> None:
+        self.range_r.reset()
+        self.range_e.reset()
 
     def set_no_motivation(self, algo: str) -> None:
         self.note.setText(f"no intrinsic motivation ({algo.upper()})")
-        self.note.setPos(128, 0.5)
-        self.plot.setYRange(0, 1)
+        self.note.setPos(X_STEP / 2, 0.5)
+        self.p_r.setYRange(0, 1)
+
+    def _marks(self, item: pg.PlotCurveItem, changes: np.ndarray, rng: StickyRange) -> None:
+        if changes.size == 0 or rng.lo is None or rng.hi is None:
+            item.setData([], [])
+            return
+        ys = np.tile(np.array([rng.lo, rng.hi], np.float64), changes.size)
+        item.setData(np.repeat(changes.astype(np.float64), 2), ys, connect="pairs")
 
     def update_from(self, tl: EpisodeTimeline, cursor: int) -> None:
+        for c in self.cursors:
+            c.setValue(cursor)
         n = len(tl)
-        self.cursor.setValue(cursor)
         if n == self._n_drawn:
             return
+        if n < self._n_drawn:  # a new episode or a truncated one: ranges start afresh
+            self._reset_ranges()
         self._n_drawn = n
         x = np.arange(n, dtype=np.float32)
         r, e = tl.array("r_int"), tl.array("int_error")
         self.reward.setData(x, r)
         self.error.setData(x, e)
-        if self._follow and n:
-            # both axes from 0, so the reward line runs along the top of the error area until it is clipped
-            self.plot.setYRange(0.0, max(float(r.max()), 1e-6) * 1.05, padding=0)
-            assert self.right_view is not None
-            self.right_view.setYRange(0.0, max(float(e.max()), 1e-6) * 1.05, padding=0)
-        ch = tl.room_changes().astype(np.float32)
-        if ch.size:
-            xs = np.repeat(ch, 2)
-            ys = np.tile(np.array([0.0, 1.0], np.float32), ch.size)
-            self.rooms.setData(xs, ys, connect="pairs")
-        else:
-            self.rooms.setData([], [])
-        self._x_range(n)
+        changes = tl.room_changes()
+        new_r = self.range_r.update(r) if self._follow else None
+        new_e = self.range_e.update(e) if self._follow else None
+        if new_r is not None:
+            self.p_r.setYRange(*new_r, padding=0)
+        if new_e is not None:
+            self.p_e.setYRange(*new_e, padding=0)
+        if new_r is not None or new_e is not None or changes.size != self._changes.size:
+            self._changes = changes
+            self._marks(self.rooms_r, changes, self.range_r)
+            self._marks(self.rooms_e, changes, self.range_e)
+        self._x_range(self.p_r, n)
 
 
-class ValuePlot(_TimePlot):
+class ValuePlot(_Follow, pg.PlotWidget):
     """V_ext (left axis) and V_int (right axis) per step; steps with a game reward are starred."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__("values", ("V_ext", theme.V_EXT), ("V_int", theme.V_INT), parent)
-        assert self.right_view is not None
-        self.v_ext = _curve(self.plot, theme.V_EXT, "V_ext")
+        super().__init__(parent=parent)
+        self.plot = self.getPlotItem()
+        _time_plot(self.plot, "V_ext", theme.V_EXT)
+        self.plot.setLabel("bottom", "episode step", color=theme.MUTED)
+        # a second y axis sharing x (pyqtgraph's MultiplePlotAxes example)
+        self.right_view = pg.ViewBox(enableMenu=False)
+        self.plot.showAxis("right")
+        self.plot.scene().addItem(self.right_view)
+        right = self.plot.getAxis("right")
+        right.linkToView(self.right_view)
+        right.setLabel("V_int", color=theme.V_INT)
+        right.setWidth(56)
+        self.right_view.setXLink(self.plot)
+        self.right_view.disableAutoRange()
+        self.plot.vb.sigResized.connect(self._sync_views)
         self.v_int = _curve(self.right_view, theme.V_INT)
-        self.legend.addItem(self.v_int, "V_int (right)")
+        self.v_ext = _curve(self.plot, theme.V_EXT)
         self.rewards = pg.ScatterPlotItem(
-            symbol="star", size=13, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(theme.R_EXT)
+            symbol="star", size=14, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(theme.R_EXT)
         )
         self.rewards.setZValue(10)
         self.plot.addItem(self.rewards)
-        self.legend.addItem(self.rewards, "game reward")
+        legend = pg.LegendItem(offset=(60, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
+        legend.setParentItem(self.plot.vb)
+        legend.setBrush(pg.mkBrush(20, 22, 27, 190))
+        legend.addItem(self.v_ext, "V_ext (left)")
+        legend.addItem(self.v_int, "V_int (right)")
+        legend.addItem(self.rewards, "game reward")
+        self.cursor = _cursor(self.plot)
+        self.range_ext = StickyRange()
+        self.range_int = StickyRange()
+        self._init_follow([self.plot])
+
+    def _sync_views(self) -> None:
+        self.right_view.setGeometry(self.plot.vb.sceneBoundingRect())
+        self.right_view.linkedViewChanged(self.plot.vb, self.right_view.XAxis)
+
+    def _reset_ranges(self) -> None:
+        self.range_ext.reset()
+        self.range_int.reset()
 
     def update_from(self, tl: EpisodeTimeline, cursor: int) -> None:
-        n = len(tl)
         self.cursor.setValue(cursor)
+        n = len(tl)
         if n == self._n_drawn:
             return
+        if n < self._n_drawn:
+            self._reset_ranges()
         self._n_drawn = n
         x = np.arange(n, dtype=np.float32)
-        v_ext = tl.array("v_ext")
+        v_ext, v_int = tl.array("v_ext"), tl.array("v_int")
         self.v_ext.setData(x, v_ext)
-        self.v_int.setData(x, tl.array("v_int"))
+        self.v_int.setData(x, v_int)
         hits = np.flatnonzero(tl.array("raw_reward") != 0)
-        self.rewards.setData(x[hits], v_ext[hits])
-        self._x_range(n)
+        if hits.size or self.rewards.data.size:
+            self.rewards.setData(x[hits], v_ext[hits])
+        if self._follow:
+            if (new := self.range_ext.update(v_ext)) is not None:
+                self.plot.setYRange(*new, padding=0)
+            if (new := self.range_int.update(v_int)) is not None:
+                self.right_view.setYRange(*new, padding=0)
+        self._x_range(self.plot, n)

@@ -13,6 +13,7 @@ from PyQt6.QtGui import QColor
 from snd_player.projection import Basis
 from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
+from snd_player.widgets.plots import StickyRange
 
 TIME_BUCKET = 64
 TRAIL = 12
@@ -27,6 +28,9 @@ class ProjectionView(pg.PlotWidget):
         self.plot.hideButtons()
         self.plot.setLabel("bottom", "PC 1", color=theme.MUTED)
         self.plot.setLabel("left", "PC 2", color=theme.MUTED)
+        self.plot.disableAutoRange()  # sticky ranges: axes are redrawn only when points leave the view
+        self.range_x = StickyRange(headroom=0.1)
+        self.range_y = StickyRange(headroom=0.1)
         self.by_room = by_room
         self.legend = pg.LegendItem(
             offset=(-4, 4), labelTextColor=theme.TEXT, labelTextSize="8pt", verSpacing=-6, colCount=2
@@ -35,7 +39,7 @@ class ProjectionView(pg.PlotWidget):
         self.legend.setBrush(pg.mkBrush(20, 22, 27, 200))
         self._groups: dict[tuple[int, int], pg.ScatterPlotItem] = {}
         self._group_n: dict[tuple[int, int], int] = {}
-        self.trail = pg.PlotDataItem(pen=pg.mkPen(theme.CURSOR, width=1.2))
+        self.trail = pg.PlotDataItem(pen=pg.mkPen(theme.CURSOR, width=1))
         self.trail.setZValue(20)
         self.current = pg.ScatterPlotItem(
             size=14, symbol="o", pen=pg.mkPen("#ffffff", width=2), brush=pg.mkBrush(255, 255, 255, 40)
@@ -110,6 +114,8 @@ class ProjectionView(pg.PlotWidget):
                 self._clear_groups()
             self._basis = basis
             self._episode = tl.episode
+            self.range_x.reset()
+            self.range_y.reset()
             for k in self._group_n:
                 self._group_n[k] = -1
             pc1, pc2 = basis.explained
@@ -143,6 +149,10 @@ class ProjectionView(pg.PlotWidget):
         for gk, item in list(self._groups.items()):
             if self._group_n.get(gk, -1) == -1:  # group no longer present (after a truncation)
                 item.setData([], [])
+        if (rx := self.range_x.update(self.coords[:, 0])) is not None:
+            self.plot.setXRange(*rx, padding=0)
+        if (ry := self.range_y.update(self.coords[:, 1])) is not None:
+            self.plot.setYRange(*ry, padding=0)
         self._cursor = cursor
         c = min(max(cursor, 0), n - 1)
         lo = max(0, c - TRAIL)

@@ -6,7 +6,7 @@ import colorsys
 
 import pyqtgraph as pg
 from PyQt6.QtGui import QColor, QFont, QPalette
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QGraphicsItem
 
 BG = "#14161b"  # plot backgrounds
 PANEL = "#1d2027"  # windows, docks
@@ -76,10 +76,12 @@ def apply_dark_theme(app: QApplication) -> None:
 
 
 def style_plot(plot: pg.PlotItem, title: str | None = None) -> None:
-    """Common look of the time plots: light grid, readable axis text."""
+    """Common look of the plots: light grid, readable axis text; axes cached as pixmaps, because repainting
+    an axis with its grid costs more than the curves (it is redrawn only when its range changes)."""
     plot.showGrid(x=True, y=True, alpha=0.15)
-    for name in ("left", "bottom", "right"):
+    for name in ("left", "bottom", "right", "top"):
         ax = plot.getAxis(name)
+        ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         ax.setPen(pg.mkPen(GRID))
         ax.setTextPen(pg.mkPen(MUTED))
         ax.enableAutoSIPrefix(False)  # "(x0.001)" next to an r_int label reads like part of the name
