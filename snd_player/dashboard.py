@@ -42,18 +42,22 @@ _APP: QGuiApplication | None = None
 
 
 def ensure_gui_app() -> QGuiApplication:
-    """The running Qt application, or a new ``QGuiApplication`` (offscreen when there is no display)."""
+    """The running Qt application, or a new one (offscreen when there is no display).
+
+    A ``QApplication``, not merely a ``QGuiApplication``, although only QPainter and fonts are needed: Qt
+    allows one application object per process, and widgets created later in the same process (the window,
+    pytest-qt) need the widget kind.
+    """
     app = QGuiApplication.instance()
     if app is not None:
         return app  # type: ignore[return-value]
-    if (
-        not os.environ.get("DISPLAY")
-        and not os.environ.get("WAYLAND_DISPLAY")
-        and sys.platform.startswith("linux")
-    ):
+    headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if headless and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtWidgets import QApplication
+
     global _APP
-    _APP = QGuiApplication(sys.argv[:1] or ["snd-player"])  # kept alive for the life of the process
+    _APP = QApplication(sys.argv[:1] or ["snd-player"])  # kept alive for the life of the process
     return _APP
 
 

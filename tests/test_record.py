@@ -208,3 +208,29 @@ def test_corrupt_checkpoint(tmp_path, capsys):
 def test_missing_checkpoint(tmp_path, capsys):
     assert run([str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "demo.mp4")]) == 2
     assert "nope.safetensors" in one_line_error(capsys)
+
+
+def test_window_record_action_records_in_the_background(ckpt, tmp_path, qtbot, monkeypatch):
+    """The window's record_requested(checkpoint) signal -> file dialog -> a background recording."""
+    from PyQt6.QtCore import pyqtSignal
+    from PyQt6.QtWidgets import QCheckBox, QFileDialog, QMainWindow, QSpinBox
+
+    from snd_player.record import connect_record_action
+
+    class Window(QMainWindow):  # what the action needs of snd_player.main_window.MainWindow
+        record_requested = pyqtSignal(str)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seed_box, self.greedy_box = QSpinBox(), QCheckBox()
+            self.seed_box.setValue(3)
+
+    win = Window()
+    qtbot.addWidget(win)
+    out = tmp_path / "from-window"  # no extension: becomes .mp4
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    connect_record_action(win, extra_args=("--frames", "4", "--no-panels", "--scale", "1"))
+    win.record_requested.emit(str(ckpt))
+    qtbot.waitUntil(lambda: "recorded" in win.statusBar().currentMessage(), timeout=180_000)
+    frames = decode(out.with_suffix(".mp4"))
+    assert len(frames) == 4 and frames[0].shape == (210, 160, 3)
