@@ -113,6 +113,7 @@ def player_main(argv: list[str]) -> int:
     from PyQt6.QtWidgets import QApplication, QMessageBox
 
     from snd_player.main_window import MainWindow
+    from snd_player.record import connect_record_action
     from snd_player.widgets.theme import apply_dark_theme
     from snd_player.worker import SPEEDS
 
@@ -121,6 +122,7 @@ def player_main(argv: list[str]) -> int:
     app.setOrganizationName("snd")
     apply_dark_theme(app)
     win = MainWindow(seed=args.seed, greedy=args.greedy)
+    connect_record_action(win)  # Record button -> file dialog -> `snd-player record` in the background
     win.resize(w, h)
     win.set_view_mode(args.view)
     win.set_speed(0.0 if args.screenshot is not None else speed)
