@@ -21,6 +21,7 @@ The frames come from the same :class:`~snd_player.session.Session` as the window
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import queue
 import sys
@@ -349,6 +350,14 @@ def play(
     stop = threading.Event()
     done = object()
 
+    def offer(item: Any) -> None:
+        while not stop.is_set():  # never block for good: the consumer may be gone
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     def produce() -> None:
         try:
             n = ep = 0
@@ -360,16 +369,11 @@ def play(
                 rec = session.step()
                 n += 1
                 ep += int(rec.done)
-                while not stop.is_set():
-                    try:
-                        q.put(rec, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                offer(rec)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
-            q.put(e)
+            offer(e)
             return
-        q.put(done)
+        offer(done)
 
     worker = threading.Thread(target=produce, name="snd-record-session", daemon=True)
     worker.start()
@@ -413,9 +417,10 @@ def record(
         postfix=unit_desc,
     )
     try:
-        with recorder:
+        # closing(): the session thread stops at once, also when the recording fails
+        with recorder, contextlib.closing(play(session, frames, episodes)) as records:
             ep_done = 0
-            for rec in play(session, frames, episodes):
+            for rec in records:
                 recorder.add(rec)
                 bar.update(1)
                 if rec.done:
