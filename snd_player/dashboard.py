@@ -118,7 +118,7 @@ class Layout:
         # at least 540 pixels high, so the panels stay readable next to a small game frame
         height = _round_up(max(header_h + pad + gh + pad + status_h + pad, MIN_HEIGHT), 8)
         left_w = max(gw, 320) + 2 * pad
-        width = _round_up(left_w + max(640, round(height * 16 / 9) - left_w), 8)
+        width = _round_up(left_w + max(720, round(height * 16 / 9) - left_w), 8)
         game_h = height - header_h - 3 * pad - status_h
         game = QRect((left_w - gw) // 2, header_h + pad + (game_h - gh) // 2, gw, gh)
         status = QRect(pad, height - pad - status_h, left_w - 2 * pad, status_h)
