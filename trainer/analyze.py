@@ -325,7 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-steps", type=int, default=None, help="stop each episode after this many agent steps"
     )
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: the agent acts one state at a time)",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p
 
@@ -401,8 +406,9 @@ def main(argv: list[str]) -> int:
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads < 1:
+        return _fail(f"--threads must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     try:
         res = analyze(
             args.checkpoint,
