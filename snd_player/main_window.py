@@ -62,12 +62,10 @@ def header_html(meta: dict[str, Any], path: Path | None) -> str:
     steps = meta.get("global_step")
     steps_s = f"{int(steps):,} steps trained" if isinstance(steps, int | float) else "steps unknown"
     date = str(meta.get("created", ""))[:10] or "date unknown"
-    name = path.name if path is not None else ""
     sep = f"<span style='color:{theme.MUTED}'>&nbsp;·&nbsp;</span>"
     return (
         f"<span style='font-size:13pt; font-weight:700; color:{theme.ACCENT}'>{algo}</span>{sep}"
         f"<span style='font-size:12pt'>{env}</span>{sep}{steps_s}{sep}{date}"
-        f"{sep}<span style='color:{theme.MUTED}'>{name}</span>"
     )
 
 
@@ -453,6 +451,7 @@ class MainWindow(QMainWindow):
         self.checkpoint = session.checkpoint
         meta = session.meta
         self.header.setText(header_html(meta, session.checkpoint))
+        self.header.setToolTip(str(session.checkpoint or ""))
         self.setWindowTitle(
             f"snd-player — {session.checkpoint.name if session.checkpoint else session.env_id}"
         )
@@ -702,8 +701,7 @@ class MainWindow(QMainWindow):
         now = time.perf_counter()
         if now >= self._rooms_due or not self.playing:
             self._rooms_due = now + 0.15  # the room map and heat map change slowly: a few times a second
-            cur = (rec.level, rec.room) if rec.room >= 0 else None
-            self.rooms.update_from(self.room_stats, tl, cur)
+            self.rooms.update_from(self.room_stats, tl, rec)
         self.frames_drawn += 1
         self._fps_draws += 1
 
@@ -718,7 +716,7 @@ class MainWindow(QMainWindow):
         self.status_fps.setText(f"{rate} · speed {speed} · networks {self.inference_ms:.1f} ms/step")
         if rec is None:
             return
-        self.status_episode.setText(f"episode {rec.episode} · step {rec.t} / {self.horizon}")
+        self.status_episode.setText(f"episode {rec.episode + 1} · step {rec.t} / {self.horizon}")
         self.status_score.setText(f"score {rec.score:g}")
         if self.timeline is not None and self.room_stats is not None and rec.room >= 0:
             ses = len([k for k in self.room_stats.visits(self.timeline) if k[1] >= 0])
@@ -726,7 +724,7 @@ class MainWindow(QMainWindow):
         marks = self.timeline.sorted_bookmarks() if self.timeline is not None else []
         peaks = sum(b.kind == "peak" for b in marks)
         self.timeline_label.setText(
-            f"episode {rec.episode} · step {self.cursor} of {self.horizon} known · "
+            f"episode {rec.episode + 1} · step {self.cursor} of {self.horizon} known · "
             f"{peaks} r_int peaks (orange), {len(marks) - peaks} new rooms (teal) · [ ] jump between them"
         )
 

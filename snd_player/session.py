@@ -72,6 +72,8 @@ class StepRecord:
     """Raw episode score before the action (what the game shows on this frame)."""
     done: bool
     """The action ended the episode; the next step starts a new one."""
+    level_seed: int = -1
+    """Procgen: the seed of the level being played; -1 elsewhere."""
 
 
 @dataclass
@@ -252,6 +254,7 @@ class Session:
             inventory=int(info.get("inventory", -1)),
             score=float(info.get("score", 0.0)),
             done=done,
+            level_seed=int(info.get("level_seed", -1)),
         )
         self.timeline.put(rec)
         self._obs, self._info = next_obs, next_info

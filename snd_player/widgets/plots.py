@@ -147,6 +147,7 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         self.range_r = StickyRange(include_zero=True)
         self.range_e = StickyRange(include_zero=True)
         self._changes: np.ndarray = np.zeros(0)
+        self.enabled = True
         self._init_follow([self.p_r, self.p_e])
 
     def _reset_ranges(self) -> None:
@@ -154,9 +155,11 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         self.range_e.reset()
 
     def set_no_motivation(self, algo: str) -> None:
+        self.enabled = False
         self.note.setText(f"no intrinsic motivation ({algo.upper()})")
         self.note.setPos(X_STEP / 2, 0.5)
-        self.p_r.setYRange(0, 1)
+        self.p_r.setYRange(0, 1, padding=0)
+        self.p_e.setYRange(0, 1, padding=0)
 
     def _marks(self, item: pg.PlotCurveItem, changes: np.ndarray, rng: StickyRange) -> None:
         if changes.size == 0 or rng.lo is None or rng.hi is None:
@@ -179,8 +182,9 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         self.reward.setData(x, r)
         self.error.setData(x, e)
         changes = tl.room_changes()
-        new_r = self.range_r.update(r) if self._follow else None
-        new_e = self.range_e.update(e) if self._follow else None
+        follow = self._follow and self.enabled  # without motivation the [0, 1] range keeps the note in view
+        new_r = self.range_r.update(r) if follow else None
+        new_e = self.range_e.update(e) if follow else None
         if new_r is not None:
             self.p_r.setYRange(*new_r, padding=0)
         if new_e is not None:
@@ -198,6 +202,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent=parent)
         self.plot = self.getPlotItem()
+        self.plot.layout.setContentsMargins(2, 2, 6, 2)  # room for the right axis' label
         _time_plot(self.plot, "V_ext", theme.V_EXT)
         self.plot.setLabel("bottom", "episode step", color=theme.MUTED)
         # a second y axis sharing x (pyqtgraph's MultiplePlotAxes example)
@@ -207,7 +212,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
         right = self.plot.getAxis("right")
         right.linkToView(self.right_view)
         right.setLabel("V_int", color=theme.V_INT)
-        right.setWidth(56)
+        right.setWidth(64)
         self.right_view.setXLink(self.plot)
         self.right_view.disableAutoRange()
         self.plot.vb.sigResized.connect(self._sync_views)

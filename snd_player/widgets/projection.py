@@ -15,7 +15,9 @@ from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
 from snd_player.widgets.plots import StickyRange
 
-TIME_BUCKET = 64
+TIME_BUCKET = 32
+TIME_SCALE = 512
+"""Colour by time runs from purple at step 0 to yellow at step TIME_SCALE (later steps stay yellow)."""
 TRAIL = 12
 
 
@@ -65,7 +67,7 @@ class ProjectionView(pg.PlotWidget):
 
     def _group_key(self, level: int, room: int, t: int) -> tuple[int, int]:
         if self.by_room and room >= 0:
-            return (level, room)
+            return (max(level, 0), room)  # Pitfall reports rooms without levels (-1)
         return (-1, t // TIME_BUCKET)
 
     def _group_item(self, key: tuple[int, int]) -> pg.ScatterPlotItem:
@@ -75,14 +77,14 @@ class ProjectionView(pg.PlotWidget):
                 color = theme.room_color(*key)
                 label = f"room {key[1]}" if key[0] == 0 else f"L{key[0] + 1} room {key[1]}"
             else:
-                # colour by time: viridis over a 1000-step scale (longer episodes wrap to yellow)
-                frac = min(key[1] * TIME_BUCKET / 1000.0, 1.0)
+                # viridis without its darkest quarter, so early points stand out on the dark background
+                frac = 0.25 + 0.75 * min(key[1] * TIME_BUCKET / TIME_SCALE, 1.0)
                 color = pg.colormap.get("viridis").map(frac, mode="qcolor")
                 label = f"t {key[1] * TIME_BUCKET}-{(key[1] + 1) * TIME_BUCKET - 1}"
             item = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(QColor(color)), name=label)
             self.plot.addItem(item)
             self._groups[key] = item
-            if key[0] >= 0 or key[1] % 4 == 0:
+            if key[0] >= 0 or key[1] % 4 == 0:  # time: one legend entry per 128 steps
                 self.legend.addItem(item, label)
         return item
 

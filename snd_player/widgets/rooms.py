@@ -11,7 +11,8 @@ from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QPainter, QPen
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from snd_player.timeline import MR_PYRAMID_ROWS, HeatGrid, RoomKey, RoomStats, mr_room_cell
+from snd_player.session import StepRecord
+from snd_player.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, HeatGrid, RoomKey, RoomStats, mr_room_cell
 from snd_player.widgets import theme
 
 
@@ -105,6 +106,7 @@ class RoomsPanel(QWidget):
         lay.addWidget(self.source)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.summary)
         self.pyramid = PyramidMap() if montezuma else None
         if self.pyramid is not None:
@@ -131,15 +133,16 @@ class RoomsPanel(QWidget):
         self.beyond.setWordWrap(True)
         self.beyond.setStyleSheet(f"color: {theme.TEXT};")
         lay.addWidget(self.beyond)
-        self._heat_key: RoomKey | None = None
+        lay.addStretch(0)
+        self._seeds: set[int] = set()
 
-    def update_from(self, stats: RoomStats, timeline, current: RoomKey | None) -> None:
+    def update_from(self, stats: RoomStats, timeline: EpisodeTimeline | None, rec: StepRecord | None) -> None:
+        current = (rec.level, rec.room) if rec is not None and rec.room >= 0 else None
         visits = stats.visits(timeline)
         ep_rooms = timeline.rooms if timeline is not None else set()
         rooms_known = [k for k in visits if k[1] >= 0]
         if not rooms_known and current is None:
-            self.summary.setText("no room information in this game's info")
-            self.heat_plot.setVisible(False)
+            self._no_rooms(stats, rec)
             return
         self.summary.setText(
             f"this episode <b>{len(ep_rooms)}</b> rooms · session <b>{len(rooms_known)}</b> rooms "
@@ -147,7 +150,9 @@ class RoomsPanel(QWidget):
         )
         if self.pyramid is not None:
             self.pyramid.set_state(visits, ep_rooms, current)
-        if current is not None and current[1] >= 0:
+        has_xy = rec is not None and rec.x >= 0 and rec.y >= 0
+        self.heat_plot.setVisible(has_xy)
+        if current is not None and has_xy:
             heat = stats.heat_for(current, timeline).astype(np.float32)
             hi = max(float(heat.max()), 1.0)
             self.heat.setImage(
@@ -159,14 +164,24 @@ class RoomsPanel(QWidget):
             )
         beyond = sorted(k for k in rooms_known if k[0] > 0 or (self.montezuma and mr_room_cell(k[1]) is None))
         if self.montezuma:
-            self.beyond.setText(
-                "beyond level 1: "
-                + (
-                    ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)
-                    if beyond
-                    else "none yet"
-                )
-            )
+            listed = ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)
+            self.beyond.setText("beyond level 1: " + (listed or "none yet"))
         else:
             listed = ", ".join(f"{rm} ({visits[(lv, rm)]})" for lv, rm in sorted(rooms_known)[:40])
-            self.beyond.setText(f"rooms (steps): {listed}")
+            self.beyond.setText(f"rooms (steps spent): {listed}")
+
+    def _no_rooms(self, stats: RoomStats, rec: StepRecord | None) -> None:
+        """Games without rooms: say what there is instead (Procgen: the level being played)."""
+        self.heat_plot.setVisible(False)
+        self.beyond.setText("")
+        if rec is None:
+            return
+        if rec.level_seed >= 0:
+            self._seeds.add(rec.level_seed)
+            self.summary.setText(
+                f"level seed <b>{rec.level_seed}</b> · episode {rec.episode + 1} · "
+                f"{len(self._seeds)} distinct level(s) this session<br>"
+                f"<span style='color:{theme.MUTED}'>(mode 'exploration' plays one fixed level)</span>"
+            )
+        else:
+            self.summary.setText(f"episode {rec.episode + 1} · the game reports no rooms or levels")
