@@ -229,6 +229,8 @@ class Trainer:
             self.motivation.load_state_dict(loaded.motivation.state_dict())
             for name, opt in self.motivation.optimizers.items():
                 opt.load_state_dict(state["motivation_optimizers"][name])
+            if self.device.type == "cpu" and "motivation_gen" in state:
+                self.motivation.generator.set_state(state["motivation_gen"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
@@ -259,6 +261,11 @@ class Trainer:
             "gen": self.gen.get_state(),
             "sample_gen": self.sample_gen.get_state() if self.device.type == "cpu" else torch.zeros(0),
             "torch_rng": torch.get_rng_state(),
+            "motivation_gen": (
+                self.motivation.generator.get_state()
+                if self.motivation is not None and self.device.type == "cpu"
+                else torch.zeros(0, dtype=torch.uint8)
+            ),
             "all_rooms": [list(r) for r in sorted(self.stats.all_rooms)],
             "recent_scores": list(self.stats.recent),
         }
