@@ -205,3 +205,24 @@ def test_cli_dispatches_subcommands(monkeypatch):
     monkeypatch.setitem(sys.modules, "snd_player.eval", fake)
     assert main(["eval", "ckpt.safetensors", "--episodes", "2"]) == 0
     assert seen == [["ckpt.safetensors", "--episodes", "2"]]
+
+
+def test_keyboard_shortcuts_drive_the_worker(qtbot, window):
+    from PyQt6.QtCore import Qt
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Right)  # one step
+    qtbot.waitUntil(lambda: window.frames_received == 1, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.frames_received == 2, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_Left)  # back one step: a seek to t=0
+    qtbot.waitUntil(lambda: window.frames_received == 3 and window.cursor == 0, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # play
+    qtbot.waitUntil(lambda: window.playing, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # pause
+    qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_G)
+    assert window.greedy_box.isChecked()
+    shortcuts = {s.toString() for a in window.actions() for s in a.shortcuts()}
+    assert {"Space", "Right", "Left", "R", "[", "]", "G", "F1", "Ctrl+O"} <= shortcuts
