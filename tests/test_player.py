@@ -226,3 +226,23 @@ def test_keyboard_shortcuts_drive_the_worker(qtbot, window):
     assert window.greedy_box.isChecked()
     shortcuts = {s.toString() for a in window.actions() for s in a.shortcuts()}
     assert {"Space", "Right", "Left", "R", "[", "]", "G", "F1", "Ctrl+O"} <= shortcuts
+
+
+def test_episode_end_starts_a_fresh_timeline(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811
+    import dataclasses
+
+    from snd_player.session import Session
+    from trainer.envs import make_env
+
+    env = make_env(dataclasses.replace(tiny_agent.env_config, max_episode_steps=10), 0, render_rgb=True)
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    win.set_speed(0.0)
+    win.set_session(Session(tiny_agent, env, seed=0, checkpoint=tiny_checkpoint), autoplay=False)
+    play_and_wait(qtbot, win, 25)  # episodes of 10 steps: two finished, five steps into the third
+    win.draw_now()
+    assert win.timeline.episode == 2 and len(win.timeline) == 5 and win.horizon == 5
+    assert win.room_stats.episodes == 2 and win.room_stats.visits(win.timeline)[(0, 1)] == 25
+    assert points(win.intrinsic.reward) == 5 and win.slider.maximum() == 4
+    win.close()

@@ -17,7 +17,8 @@ def obs_image(obs: np.ndarray, mode: str) -> np.ndarray:
     """The observation (C, H, W) as an image (H', W') gray or (H', W', 3) RGB, row-major.
 
     Atari stacks are 1 gray frame per channel, Procgen stacks 3 channels per RGB frame; newest first. The
-    stack is laid out left to right, newest on the left, with a 2-pixel gap.
+    stack is tiled in reading order, newest top-left, with 2-pixel gaps: 4 frames as 2x2, 2 frames one above
+    the other (both fill a tall game panel better than a row).
     """
     c, h, w = obs.shape
     rgb = c % 3 == 0 and c != 4 and c >= 3  # Procgen: 6 = 2 RGB frames
@@ -26,11 +27,15 @@ def obs_image(obs: np.ndarray, mode: str) -> np.ndarray:
     )
     if mode == "newest":
         return np.ascontiguousarray(frames[0])
+    k = len(frames)
+    cols = 1 if k <= 2 else int(np.ceil(np.sqrt(k)))
+    rows = int(np.ceil(k / cols))
     gap = 2
-    shape = (h, len(frames) * (w + gap) - gap) + ((3,) if rgb else ())
+    shape = (rows * (h + gap) - gap, cols * (w + gap) - gap) + ((3,) if rgb else ())
     out = np.full(shape, 40, np.uint8)
     for i, f in enumerate(frames):
-        out[:, i * (w + gap) : i * (w + gap) + w] = f
+        r, q = divmod(i, cols)
+        out[r * (h + gap) : r * (h + gap) + h, q * (w + gap) : q * (w + gap) + w] = f
     return out
 
 
