@@ -439,6 +439,11 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Cannot open checkpoint", str(e))
             return False
+        except Exception as e:  # noqa: BLE001 - whatever else breaks, the window keeps what it had open
+            QApplication.restoreOverrideCursor()
+            first = str(e).splitlines()[0] if str(e) else ""
+            QMessageBox.critical(self, "Cannot open checkpoint", f"{path}: {type(e).__name__}: {first}")
+            return False
         QApplication.restoreOverrideCursor()
         self.set_session(session)
         self._add_recent(Path(path))

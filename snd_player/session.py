@@ -121,6 +121,7 @@ class Session:
         self.inference_s = 0.0  # seconds spent in the networks, for benchmarks
         self.env_s = 0.0
         self._seekable: bool | None = None
+        self._closed = False
         self.reset(seed=self.seed)
 
     @classmethod
@@ -297,8 +298,9 @@ class Session:
         """Release the env and the snapshots (emulator states) now rather than at interpreter exit."""
         self._keyframes.clear()
         close = getattr(self.env, "close", None)
-        if close is not None:
+        if close is not None and not self._closed:
             close()
+        self._closed = True
 
     # -- summaries ----------------------------------------------------------------------------------------
     def rooms_visited(self) -> dict[str, Any]:
