@@ -75,23 +75,49 @@ def play_episode(
     max_steps: int | None,
     on_step: Any = None,
 ) -> EpisodeResult:
-    """Play one episode from ``seed`` with a fresh Session around an already loaded agent and env."""
+    """Play one episode from ``seed`` with a fresh Session around an already loaded agent and env.
+
+    The intrinsic reward is computed in batches of the episode's observations (see
+    :class:`snd_player.record.LateIntrinsic`); everything else comes from the Session's records.
+    """
+    from snd_player.record import INTRINSIC_BATCH, LateIntrinsic, fill_intrinsic
     from snd_player.session import Session
 
-    s = Session(agent, env, seed=seed, greedy=greedy, checkpoint=checkpoint, keyframe_every=NO_KEYFRAMES)
+    s = Session(
+        LateIntrinsic(agent),
+        env,
+        seed=seed,
+        greedy=greedy,
+        checkpoint=checkpoint,
+        keyframe_every=NO_KEYFRAMES,
+    )
+    r_int: list[float] = []
+    error: list[float] = []
+    pending = []
+
+    def flush() -> None:
+        for rec in fill_intrinsic(agent, pending):
+            r_int.append(rec.r_int)
+            error.append(rec.int_error)
+        pending.clear()
+
     rec = None
     n = 0
     while max_steps is None or n < max_steps:
         rec = s.step()
         n += 1
+        pending.append(rec)
+        if len(pending) == INTRINSIC_BATCH:
+            flush()
         if on_step is not None and n % 64 == 0:
             on_step(n)
         if rec.done:
             break
+    flush()
     assert rec is not None
     tl = s.timeline
-    r = tl.array("r_int").astype(np.float64)
-    e = tl.array("int_error").astype(np.float64)
+    r = np.asarray(r_int, np.float64)
+    e = np.asarray(error, np.float64)
     rooms = sorted(tl.first_visit, key=lambda k: tl.first_visit[k])
     return EpisodeResult(
         episode=episode,

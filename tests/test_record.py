@@ -234,3 +234,23 @@ def test_window_record_action_records_in_the_background(ckpt, tmp_path, qtbot, m
     qtbot.waitUntil(lambda: "recorded" in win.statusBar().currentMessage(), timeout=180_000)
     frames = decode(out.with_suffix(".mp4"))
     assert len(frames) == 4 and frames[0].shape == (210, 160, 3)
+
+
+def test_batched_intrinsic_equals_per_step(ckpt):
+    """record and eval compute r_int in batches; the records must match what the window shows."""
+    from snd_player.record import LateIntrinsic, play
+    from snd_player.session import Session
+
+    s = Session.from_checkpoint(ckpt, seed=4)
+    plain = [s.step() for _ in range(20)]
+    late = Session.from_checkpoint(ckpt, seed=4)
+    late.agent = LateIntrinsic(late.agent)
+    batched = list(play(late, 20, None))
+    assert [r.t for r in batched] == list(range(20))
+    for a, b in zip(plain, batched):
+        assert a.action == b.action and np.array_equal(a.frame, b.frame) and a.v_ext == b.v_ext
+        assert b.r_int == pytest.approx(a.r_int, abs=1e-5) and b.int_error == pytest.approx(
+            a.int_error, rel=1e-5
+        )
+        assert np.allclose(a.features, b.features, atol=1e-4)
+        assert b.features.shape == (late.agent.motivation.feature_dim,)
