@@ -675,18 +675,18 @@ class Dashboard:
         p.drawText(
             QRectF(r.x() + 10, line_y, r.width() - 20, 20),
             Qt.AlignmentFlag.AlignLeft,
-            f"this episode {len(ep_rooms)} · all {len(known)} over {episodes} episode"
+            f"{len(ep_rooms)} this episode · {len(known)} in {episodes} episode"
             + ("s" if episodes != 1 else ""),
         )
         current = (rec.level, rec.room) if rec.room >= 0 else None
         grid_top = line_y + 26
         if not self._montezuma:
-            listed = ", ".join(f"{rm} ({visits[(lv, rm)]})" for lv, rm in sorted(known)[:30])
-            p.setFont(self._f_small)
-            p.drawText(
-                QRectF(r.x() + 10, grid_top, r.width() - 20, r.bottom() - grid_top - 6),
-                Qt.TextFlag.TextWordWrap,
-                f"rooms (steps): {listed}",
+            self._room_bars(
+                p,
+                QRectF(r.x() + 10, grid_top, r.width() - 20, r.bottom() - grid_top - 8),
+                visits,
+                ep_rooms,
+                current,
             )
             return
         beyond = sorted(k for k in known if k[0] > 0 or mr_room_cell(k[1]) is None)
@@ -706,6 +706,43 @@ class Dashboard:
             text = "beyond level 1: " + ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)
             p.drawText(
                 QRectF(r.x() + 10, grid_bottom + 20, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, text
+            )
+
+    def _room_bars(self, p: QPainter, area: QRectF, visits, ep_rooms, current) -> None:
+        """Games without a map: one bar per room, length by steps (all episodes), in room-id order; this
+        episode's rooms in full colour, the current one outlined in white."""
+        rooms = [k for k in visits if k[1] >= 0]
+        rows = max(1, int(area.height() // 17))
+        if len(rooms) > rows:  # the most visited ones, still in id order so that bars do not jump around
+            rooms = sorted(rooms, key=lambda k: -visits[k])[:rows]
+        rooms.sort()
+        top = max((visits[k] for k in rooms), default=1)
+        label_w = 70.0
+        h = min(17.0, area.height() / max(len(rooms), 1))
+        p.setFont(self._f_small)
+        for i, key in enumerate(rooms):
+            y = area.y() + i * h
+            lv, rm = key
+            p.setPen(QColor(theme.TEXT if key in ep_rooms else theme.MUTED))
+            label = f"room {rm}" if lv <= 0 else f"L{lv + 1} room {rm}"
+            p.drawText(
+                QRectF(area.x(), y, label_w - 6, h),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
+            n = visits[key]
+            w = max(2.0, (area.width() - label_w - 50) * n / top)
+            color = theme.room_color(lv, rm, 255 if key in ep_rooms else 110)
+            bar = QRectF(area.x() + label_w, y + 2, w, h - 4)
+            p.fillRect(bar, color)
+            if key == current:
+                p.setPen(self._pen("#ffffff", 2.0))
+                p.drawRect(bar)
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(
+                QRectF(bar.right() + 5, y, 48, h),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                str(n),
             )
 
     def _pyramid(self, p: QPainter, area: QRectF, visits, ep_rooms, current) -> float:
