@@ -246,3 +246,20 @@ def test_episode_end_starts_a_fresh_timeline(qtbot, tmp_path, tiny_agent, tiny_c
     assert win.room_stats.episodes == 2 and win.room_stats.visits(win.timeline)[(0, 1)] == 25
     assert points(win.intrinsic.reward) == 5 and win.slider.maximum() == 4
     win.close()
+
+
+def test_opening_another_checkpoint_replaces_the_worker_and_remembers_the_file(
+    qtbot,
+    window,
+    tiny_checkpoint,  # noqa: F811
+):
+    play_and_wait(qtbot, window, 3)
+    old = window.worker.thread
+    assert (
+        window.open_checkpoint(tiny_checkpoint) is True
+    )  # File > Open, a drop and Open recent all land here
+    assert old.isFinished() and window.worker.thread is not old and window.worker.thread.isRunning()
+    assert window.recent_files()[0] == str(Path(tiny_checkpoint).resolve())
+    assert [a.text() for a in window.recent_menu.actions()] == window.recent_files()
+    qtbot.waitUntil(lambda: window.frames_received >= 1, timeout=WAIT_MS)  # it plays straight away
+    assert window.last.episode == 0 and window.timeline.episode == 0
