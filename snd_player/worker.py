@@ -153,8 +153,13 @@ class SessionWorker(QObject):
         if not busy:
             self._timer.stop()
             return
-        # max speed: fire whenever the event loop is idle; real time: poll often, step when due
-        interval = 0 if (self.playing and self.speed == 0) else 4
+        # max speed: fire whenever the event loop is idle; paced: poll 4 times a step (2..16 ms)
+        if self.playing and self.speed == 0:
+            interval = 0
+        elif self.playing:
+            interval = int(min(16, max(2, 250 / (REAL_TIME_STEPS_PER_S * self.speed))))
+        else:
+            interval = 1  # a pending step or seek
         if not self._timer.isActive() or self._timer.interval() != interval:
             self._timer.start(interval)
 
