@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PyQt6.QtCore import QSettings  # noqa: E402
+from PyQt6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 
 from snd_player.main_window import MainWindow  # noqa: E402
@@ -96,7 +96,13 @@ def test_scrub_back_and_play_forward_reproduces_frames(qtbot, window):
     play_and_wait(qtbot, window, 30)
     first = {r.t: r for r in recs}
     recs.clear()
-    window.seek(9)
+    window.draw_now()  # the slider learns the episode's length
+    x0, per_step = window.slider._geometry()
+    qtbot.mouseClick(
+        window.slider,
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(round(x0 + 9 * per_step), window.slider.height() // 2),
+    )  # a click on the timeline at step 9
     qtbot.waitUntil(lambda: len(recs) == 1, timeout=WAIT_MS)
     assert recs[0].t == 9 and np.array_equal(recs[0].frame, first[9].frame)
     assert window.cursor == 9 and window.horizon == 30  # the known future stays on the timeline

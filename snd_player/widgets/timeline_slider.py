@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QRect, Qt, pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter, QPen
 from PyQt6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
@@ -24,7 +24,9 @@ class TimelineSlider(QSlider):
         self.setRange(0, 0)
         self.bookmarks: list[Bookmark] = []
         self.sliderMoved.connect(self.scrubbed)
-        self.setToolTip("episode timeline: drag to scrub back, [ and ] jump between bookmarks")
+        self.setMouseTracking(True)  # hovering a bookmark names it
+        self._hint = "episode timeline: drag to scrub back, [ and ] jump between bookmarks"
+        self.setToolTip(self._hint)
 
     def set_state(self, horizon: int, cursor: int, bookmarks: list[Bookmark]) -> None:
         self.blockSignals(True)
@@ -36,42 +38,52 @@ class TimelineSlider(QSlider):
             self.bookmarks = bookmarks
         self.update()
 
+    def _rects(self):
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        cc, sc = QStyle.ComplexControl.CC_Slider, QStyle.SubControl
+        style = self.style()
+        return (
+            style.subControlRect(cc, opt, sc.SC_SliderGroove, self),
+            style.subControlRect(cc, opt, sc.SC_SliderHandle, self),
+        )
+
+    def _geometry(self) -> tuple[float, float]:
+        """x of step 0 and pixels per step."""
+        groove, handle = self._rects()
+        span = groove.width() - handle.width()
+        return groove.x() + handle.width() / 2, span / max(self.maximum(), 1)
+
     def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt name
-        # jump to the clicked position instead of paging, then behave like a drag
+        # jump to the clicked step instead of paging, then behave like a drag
         if ev.button() == Qt.MouseButton.LeftButton and self.maximum() > 0:
-            opt = QStyleOptionSlider()
-            self.initStyleOption(opt)
-            groove = self.style().subControlRect(
-                QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self
-            )
-            handle = self.style().subControlRect(
-                QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
-            )
+            _, handle = self._rects()
             if not handle.contains(ev.position().toPoint()):
-                span = max(groove.width() - handle.width(), 1)
-                x = ev.position().x() - groove.x() - handle.width() / 2
-                value = QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), int(x), span)
+                x0, per_step = self._geometry()
+                value = min(max(round((ev.position().x() - x0) / per_step), 0), self.maximum())
                 self.setValue(value)
                 self.scrubbed.emit(value)
         super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        if self.bookmarks and self.maximum() > 0:
+            x0, per_step = self._geometry()
+            x = ev.position().x()
+            near = min(self.bookmarks, key=lambda b: abs(x0 + b.t * per_step - x))
+            if abs(x0 + near.t * per_step - x) <= 4:
+                self.setToolTip(f"step {near.t}: {near.label}")
+            else:
+                self.setToolTip(self._hint)
+        super().mouseMoveEvent(ev)
 
     def paintEvent(self, ev) -> None:  # noqa: N802 - Qt name
         super().paintEvent(ev)
         if not self.bookmarks or self.maximum() <= 0:
             return
-        opt = QStyleOptionSlider()
-        self.initStyleOption(opt)
-        groove: QRect = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self
-        )
-        handle = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
-        )
-        span = groove.width() - handle.width()
-        x0 = groove.x() + handle.width() / 2
+        x0, per_step = self._geometry()
         p = QPainter(self)
         for b in self.bookmarks:
-            x = x0 + span * b.t / self.maximum()
+            x = x0 + b.t * per_step
             p.setPen(QPen(QColor(MARK_COLORS.get(b.kind, theme.TEXT)), 2))
             if b.kind == "room":
                 p.drawLine(int(x), 1, int(x), 9)
