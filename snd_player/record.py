@@ -561,7 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="--fps 15 (the default) is real time: Atari runs at 60 frames/s and the agent acts every 4th.",
     )
     p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint")
-    p.add_argument("--out", type=Path, required=True, help="output video: .mp4 (H.264) or .gif")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output video: .mp4 (H.264) or .gif (short clips: kept in memory)",
+    )
     n = p.add_mutually_exclusive_group()
     n.add_argument("--frames", type=int, default=None, help="record this many agent steps")
     n.add_argument("--episodes", type=int, default=None, help="record this many whole episodes (default 1)")
