@@ -214,8 +214,6 @@ def test_cli_dispatches_subcommands(monkeypatch):
 
 
 def test_keyboard_shortcuts_drive_the_worker(qtbot, window):
-    from PyQt6.QtCore import Qt
-
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_Right)  # one step
