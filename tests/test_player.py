@@ -267,3 +267,26 @@ def test_opening_another_checkpoint_replaces_the_worker_and_remembers_the_file(
     assert [a.text() for a in window.recent_menu.actions()] == window.recent_files()
     qtbot.waitUntil(lambda: window.frames_received >= 1, timeout=WAIT_MS)  # it plays straight away
     assert window.last.episode == 0 and window.timeline.episode == 0
+
+
+def test_dropping_a_checkpoint_opens_it(qtbot, tmp_path, monkeypatch):
+    from PyQt6.QtCore import QMimeData, QPointF, QUrl
+    from PyQt6.QtGui import QDropEvent
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    opened = []
+    monkeypatch.setattr(win, "open_checkpoint", lambda path: opened.append(path) or True)
+    mime = QMimeData()
+    mime.setUrls(
+        [QUrl.fromLocalFile("/data/notes.txt"), QUrl.fromLocalFile("/data/run/000000000064.safetensors")]
+    )
+    ev = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    win.dropEvent(ev)
+    assert opened == ["/data/run/000000000064.safetensors"]
