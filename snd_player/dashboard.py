@@ -665,6 +665,8 @@ class Dashboard:
             ]
             if rec.lives >= 0:
                 lines.append(f"lives {rec.lives}")
+            if getattr(rec, "level_seed", -1) >= 0:  # Procgen: which generated level this is
+                lines.append(f"level seed {rec.level_seed}")
             for i, text in enumerate(lines):
                 p.setPen(QColor(theme.TEXT))
                 p.drawText(
