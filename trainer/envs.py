@@ -464,10 +464,11 @@ class ProcgenCore:
         self.steps = np.zeros(num, np.int64)  # (N,) agent steps in the current episode
         self.episode_score = np.zeros(num, np.float64)  # (N,)
         self.executed = np.full(num, -1, np.int64)  # (N,) actions really played at the last step
-        self.rng: np.random.Generator  # set by seed()
-        self.seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self._open(seed)
 
-    def _build(self, rand_seed: int) -> None:
+    def _open(self, rand_seed: int) -> None:
+        """Open procgen's batched env and start every stack from its first frame."""
         self.env = self._procgen.ProcgenGym3Env(
             num=self.num,
             env_name=self.game,
@@ -480,12 +481,14 @@ class ProcgenCore:
 
     def seed(self, seed: int) -> None:
         """Rebuild every env from ``seed`` (procgen has no reset; a rebuild takes ~2 ms after the first)."""
+        self.env.close()
         self.rng = np.random.default_rng(seed)
-        self._build(seed)
+        self._open(seed)
 
     def restart(self) -> None:
         """New episodes in every env, seeded from the wrapper RNG so that a run stays reproducible."""
-        self._build(int(self.rng.integers(2**31 - 1)))
+        self.env.close()
+        self._open(int(self.rng.integers(2**31 - 1)))
 
     def _new_episodes(self, first: np.ndarray, frame: np.ndarray) -> None:
         # first: (N,) bool; frame: (N, 3, H, W). The new episode's stack is its first frame repeated: the same
@@ -941,6 +944,11 @@ class AtariPoolVecEnv(VecEnv):
         except BaseException:
             self.close()
             raise
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers (for monitoring, e.g. their CPU time in scripts/bench_envs.py)."""
+        return [proc.pid for proc in self._procs if proc.pid is not None]
 
     def _send(self, cmd: bytes) -> None:
         for conn in self._conns:
