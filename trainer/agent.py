@@ -96,8 +96,7 @@ class Agent:
             zeros = np.zeros(n, dtype=np.float32)
             return IntrinsicOutput(zeros, zeros.copy(), np.zeros((n, 0), dtype=np.float32))
         x = torch.as_tensor(obs, device=self.device)
-        reward, error = self.motivation.reward(x)
-        feats = self.motivation.features(x)
+        reward, error, feats = self.motivation.reward_and_features(x)
         return IntrinsicOutput(
             reward=reward.float().cpu().numpy(),
             error=error.float().cpu().numpy(),

@@ -201,11 +201,17 @@ class Motivation:
     @torch.inference_mode()
     def reward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 obs (N, C, H, W) -> (r_int (N,) = clip(eta * err, 0, 1), err (N,) raw error), float32."""
+        r, err, _ = self.reward_and_features(obs)
+        return r, err
+
+    @torch.inference_mode()
+    def reward_and_features(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``reward`` and ``features`` from one target pass (the player needs both every frame)."""
         x = self.prepare(obs)
         target, pred = self.target(x), self.predictor(x)  # (N, F)
         with self._float32():
             err = distillation_error(pred.float(), target.float(), self.error_reduction)  # (N,)
-        return (self.eta * err).clamp(0.0, 1.0), err
+        return (self.eta * err).clamp(0.0, 1.0), err, target.float()
 
     @torch.inference_mode()
     def features(self, obs: torch.Tensor) -> torch.Tensor:
