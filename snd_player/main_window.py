@@ -693,7 +693,11 @@ class MainWindow(QMainWindow):
         self.draw_now()
 
     def draw_now(self) -> None:
-        """Draw the newest state into every panel (normally called by the 60 FPS timer)."""
+        """Draw the newest state into every panel (normally called by the 60 FPS timer).
+
+        While playing, the point cloud is redrawn every other frame (30 Hz) and the room map a few times a
+        second: one new point or one more step in a room moves them by less than a pixel, and they are the
+        dearest panels to draw. Paused, everything is drawn at once."""
         rec, tl = self.last, self.timeline
         if rec is None or tl is None or self.room_stats is None:
             return
@@ -701,7 +705,8 @@ class MainWindow(QMainWindow):
         self.intrinsic.update_from(tl, self.cursor)
         self.values.update_from(tl, self.cursor)
         self.policy.show_record(rec)
-        self.projection.update_from(tl, self.basis, self.cursor)
+        if not self.playing or self.frames_drawn % 2 == 0:
+            self.projection.update_from(tl, self.basis, self.cursor)
         self.slider.set_state(self.horizon, self.cursor, tl.sorted_bookmarks())
         now = time.perf_counter()
         if now >= self._rooms_due or not self.playing:

@@ -77,7 +77,8 @@ class GameView(pg.GraphicsLayoutWidget):
             self.image.setOpacity(1.0)
             self.overlay.show()
         img = rec.frame if self.mode == "frame" else obs_image(rec.obs, self.mode)
-        self.image.setImage(img, autoLevels=False, levels=(0, 255))
+        # uint8 shown as is: no levels means pyqtgraph's direct path, without a rescale pass
+        self.image.setImage(img, autoLevels=False, levels=None)
         if img.shape != self._shape:  # new size: fit the view once, not every frame
             self._shape = img.shape
             self.view.setRange(xRange=(0, img.shape[1]), yRange=(0, img.shape[0]), padding=0)
