@@ -173,8 +173,12 @@ class SessionWorker(QObject):
 
     def _tick(self) -> None:
         with self._lock:
-            if self._in_flight >= self.MAX_IN_FLIGHT:
-                return
+            busy_window = self._in_flight >= self.MAX_IN_FLIGHT
+        if busy_window:
+            # wait for the window without spinning (a 0 ms timer would take the CPU the window needs)
+            if self._timer is not None and self._timer.interval() == 0:
+                self._timer.start(2)
+            return
         s = self.session
         records: list[StepRecord] = []
         basis: Basis | None = None
