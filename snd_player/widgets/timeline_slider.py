@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QRect, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter, QPen
 from PyQt6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
@@ -38,7 +38,8 @@ class TimelineSlider(QSlider):
             self.bookmarks = bookmarks
         self.update()
 
-    def _rects(self):
+    def _rects(self) -> tuple[QRect, QRect]:
+        """Groove and handle rectangles, as the style draws them."""
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         cc, sc = QStyle.ComplexControl.CC_Slider, QStyle.SubControl
