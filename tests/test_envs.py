@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from gymnasium.utils.env_checker import check_env
 
 from trainer.envs import (
     AtariEnv,
+    AtariPoolVecEnv,
     EnvConfig,
     EnvError,
     clip_reward,
@@ -346,6 +349,16 @@ def test_vec_env_rejects_bad_actions_and_call_order() -> None:
             venv.step_async(np.zeros(2, np.int64))
     with pytest.raises(EnvError):
         make_vec_env(MR, 0, 0)
+
+
+def test_pool_reports_a_dead_worker() -> None:
+    with make_vec_env(MR, 2, 0, num_workers=2) as venv:
+        assert isinstance(venv, AtariPoolVecEnv) and len(venv.worker_pids) == 2
+        venv.reset()
+        os.kill(venv.worker_pids[1], signal.SIGKILL)
+        with pytest.raises(RuntimeError, match="env worker 1 exited"):
+            for _ in range(3):  # the first step may still find the pipe open
+                venv.step(np.zeros(2, np.int64))
 
 
 # ---- Procgen --------------------------------------------------------------------------------------------

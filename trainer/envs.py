@@ -912,6 +912,7 @@ class AtariPoolVecEnv(VecEnv):
     Each worker runs an ``_AtariBatch`` (the same ``AtariCore`` as ``make_env``) over its chunk and writes
     frames straight into the shared observation array; a step costs one byte each way per worker.
     ``start_method`` 'spawn' (default) and 'forkserver' are safe with CUDA and threads in the parent.
+    A worker that fails or dies makes ``step`` / ``reset`` raise RuntimeError; the pool cannot recover then.
     """
 
     def __init__(
@@ -951,8 +952,11 @@ class AtariPoolVecEnv(VecEnv):
         return [proc.pid for proc in self._procs if proc.pid is not None]
 
     def _send(self, cmd: bytes) -> None:
-        for conn in self._conns:
-            conn.send_bytes(cmd)
+        for w, conn in enumerate(self._conns):
+            try:
+                conn.send_bytes(cmd)
+            except OSError as e:  # a broken pipe: the worker is gone
+                raise RuntimeError(f"env worker {w} exited (exit code {self._procs[w].exitcode})") from e
 
     def _gather(self) -> None:
         """Wait for every worker's reply (all, so the pipes stay in step), then raise the first error."""
@@ -960,7 +964,7 @@ class AtariPoolVecEnv(VecEnv):
         for w, conn in enumerate(self._conns):
             try:
                 reply = conn.recv_bytes()
-            except EOFError:
+            except (EOFError, OSError):  # the worker is gone
                 errors.append(f"env worker {w} exited (exit code {self._procs[w].exitcode})")
                 continue
             if reply != _OK:
