@@ -24,6 +24,11 @@ WAIT_MS = 60_000  # generous: the CI machine has two busy cores
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811 - fixtures imported above
+    from PyQt6.QtWidgets import QApplication
+
+    from snd_player.widgets.theme import apply_dark_theme
+
+    apply_dark_theme(QApplication.instance())  # as the app does, so the saved grab looks like the real thing
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)

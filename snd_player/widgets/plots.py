@@ -136,9 +136,10 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
             item.setZValue(-5)
             p.addItem(item, ignoreBounds=True)
         self.cursors = [_cursor(self.p_r), _cursor(self.p_e)]
-        legend = pg.LegendItem(offset=(60, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
+        # top right: the episode grows from the left, so that corner stays clear longest
+        legend = pg.LegendItem(offset=(-10, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
         legend.setParentItem(self.p_r.vb)
-        legend.setBrush(pg.mkBrush(20, 22, 27, 190))
+        legend.setBrush(pg.mkBrush(20, 22, 27, 150))
         legend.addItem(self.reward, "r_int")
         legend.addItem(self.error, "error (below)")
         legend.addItem(pg.PlotDataItem(pen=dash), "room change")
@@ -223,9 +224,10 @@ class ValuePlot(_Follow, pg.PlotWidget):
         )
         self.rewards.setZValue(10)
         self.plot.addItem(self.rewards)
-        legend = pg.LegendItem(offset=(60, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
+        # top right: the episode grows from the left, so that corner stays clear longest
+        legend = pg.LegendItem(offset=(-10, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
         legend.setParentItem(self.plot.vb)
-        legend.setBrush(pg.mkBrush(20, 22, 27, 190))
+        legend.setBrush(pg.mkBrush(20, 22, 27, 150))
         legend.addItem(self.v_ext, "V_ext (left)")
         legend.addItem(self.v_int, "V_int (right)")
         legend.addItem(self.rewards, "game reward")
