@@ -21,11 +21,16 @@ from trainer.checkpoint import (
 
 def test_round_trip(tmp_path):
     p = tmp_path / checkpoint_name(4096)
-    tensors = {"policy.w": torch.arange(6.0).reshape(2, 3), "motivation.b": torch.tensor([1, 2], dtype=torch.int64)}
+    tensors = {
+        "policy.w": torch.arange(6.0).reshape(2, 3),
+        "motivation.b": torch.tensor([1, 2], dtype=torch.int64),
+    }
     save_checkpoint(p, tensors, {"algo": "snd-v", "global_step": 4096})
     back, meta = load_checkpoint(p)
     assert meta["algo"] == "snd-v" and meta["global_step"] == 4096 and meta["format_version"] == 1
-    assert torch.equal(back["policy.w"], tensors["policy.w"]) and torch.equal(back["motivation.b"], tensors["motivation.b"])
+    assert torch.equal(back["policy.w"], tensors["policy.w"]) and torch.equal(
+        back["motivation.b"], tensors["motivation.b"]
+    )
     assert p.name == "000000004096.safetensors"
 
 

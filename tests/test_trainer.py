@@ -50,8 +50,10 @@ def test_smoke_montezuma(tmp_path, algo):
             assert 0.0 <= r["r_int_mean"] <= 1.0 and np.isfinite(r["loss_predictor"])
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == 2
     assert (tmp_path / "config.json").exists()
-    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == ["000000000032.safetensors",
-                                                                              "000000000064.safetensors"]
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == [
+        "000000000032.safetensors",
+        "000000000064.safetensors",
+    ]
     assert (tmp_path / "checkpoints" / "best.safetensors").exists()
 
 

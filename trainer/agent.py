@@ -115,7 +115,9 @@ def build_agent(cfg: TrainConfig, device: torch.device, seed: int | None = None)
     """A freshly initialised agent for a resolved config."""
     spec = env_spec(cfg.env_cfg)
     torch.manual_seed(cfg.seed if seed is None else seed)
-    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(device)
+    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(
+        device
+    )
     motivation = make_motivation(
         cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device,
         cfg.seed if seed is None else seed, env_id=cfg.env,
@@ -136,7 +138,7 @@ def checkpoint_meta(agent: Agent, global_step: int, extra: dict[str, Any] | None
         "action_meanings": list(agent.spec.action_meanings),
         "config": to_dict(cfg),
         "global_step": int(global_step),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "package_version": package_version(),
         "torch_version": torch.__version__,
         "hardware": f"{platform.machine()} {platform.processor() or ''}".strip(),
@@ -155,7 +157,9 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
     tensors, meta = load_checkpoint(path, device)
     for key in ("algo", "env_id", "config", "num_actions", "obs_shape"):
         if key not in meta:
-            raise CheckpointError(f"{path}: checkpoint metadata lacks '{key}' (written by an incompatible tool?)")
+            raise CheckpointError(
+                f"{path}: checkpoint metadata lacks '{key}' (written by an incompatible tool?)"
+            )
     if meta["algo"] not in ALGOS:
         raise CheckpointError(f"{path}: unknown algo {meta['algo']!r} in checkpoint; this snd knows {ALGOS}")
     try:
@@ -171,7 +175,9 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
             f"observations {tuple(meta['obs_shape'])}; this {spec.env_id} has {spec.num_actions} and "
             f"{spec.obs_shape}"
         )
-    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(device)
+    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(
+        device
+    )
     motivation = make_motivation(
         cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
     )
@@ -181,7 +187,9 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
             motivation.load_state_dict(prefixed(tensors, "motivation"))
     except (RuntimeError, KeyError) as e:
         first = str(e).splitlines()[0]
-        raise CheckpointError(f"{path}: tensors do not match a {cfg.algo} agent for {cfg.env} ({first})") from None
+        raise CheckpointError(
+            f"{path}: tensors do not match a {cfg.algo} agent for {cfg.env} ({first})"
+        ) from None
     policy.eval()
     return Agent(policy, motivation, cfg.env_cfg, spec, cfg, meta, device)
 

@@ -1,8 +1,8 @@
 """``trainer``: train, bench and analyze from the command line.
 
-    trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv [--preset paper]
-    trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32 [--json]
-    trainer analyze CKPT --out features.png
+trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv [--preset paper]
+trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32 [--json]
+trainer analyze CKPT --out features.png
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tyro
 
 from trainer.checkpoint import CheckpointError
 from trainer.config import Algo, TrainConfig, apply_preset
-from trainer.envs import EnvError, make_vec_env
+from trainer.envs import EnvError
 
 USAGE = """usage: trainer {train,bench,analyze} [options]
 

@@ -145,7 +145,8 @@ class TrainConfig:
     progress: bool = True
     """Show the progress bar."""
     torch_threads: int | None = None
-    """torch intra-op threads (None = torch's default)."""
+    """torch intra-op threads. None = on the CPU, 1 while env worker processes step (more threads only spin
+    against them) and all cores during the update."""
     env_cfg: EnvConfig = field(default_factory=EnvConfig)
     """Environment preprocessing (the paper's wrapper by default)."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
@@ -193,7 +194,11 @@ def apply_preset(cfg: TrainConfig, preset: str) -> TrainConfig:
     """Return ``cfg`` with a preset's values; fields the preset does not name keep their values."""
     if preset == "paper":
         return dataclasses.replace(
-            cfg, preset="paper", num_envs=128, total_steps=None, ppo=dataclasses.replace(cfg.ppo, rollout_steps=128)
+            cfg,
+            preset="paper",
+            num_envs=128,
+            total_steps=None,
+            ppo=dataclasses.replace(cfg.ppo, rollout_steps=128),
         )
     return cfg
 
