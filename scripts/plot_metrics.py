@@ -1,0 +1,84 @@
+"""Plot a run's training curves from metrics.jsonl: score, rooms, intrinsic reward and losses.
+
+    .venv/bin/python scripts/plot_metrics.py runs/mr-sndv [--out docs/training.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from trainer.metrics import read_metrics  # noqa: E402
+
+
+def series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    pts = [(r["global_step"], r[key]) for r in rows if r.get(key) is not None]
+    if not pts:
+        return np.zeros(0), np.zeros(0)
+    x, y = zip(*pts)
+    return np.asarray(x) / 1e6, np.asarray(y, dtype=float)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--out", type=Path, default=None, help="PNG (default RUN_DIR/training.png)")
+    args = ap.parse_args(argv)
+    rows = read_metrics(args.run_dir / "metrics.jsonl")
+    if not rows:
+        print(f"plot_metrics: no rows in {args.run_dir / 'metrics.jsonl'}", file=sys.stderr)
+        return 2
+    out = args.out or args.run_dir / "training.png"
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), constrained_layout=True)
+    (a, b), (c, d) = axes
+    # episode scores as points, their running mean as a line
+    xs, ys = [], []
+    for r in rows:
+        for s in r.get("episode_scores") or []:
+            xs.append(r["global_step"] / 1e6)
+            ys.append(s)
+    a.scatter(xs, ys, s=4, alpha=0.3, color="tab:blue", label="episode score")
+    x, y = series(rows, "score_mean")
+    a.plot(x, y, color="tab:blue", lw=1.5, label="mean per update")
+    a.set_title("game score")
+    a.legend(loc="upper left", fontsize=8)
+    x, y = series(rows, "rooms_total")
+    b.plot(x, y, color="tab:green", label="(level, room) pairs seen, cumulative")
+    x, y = series(rows, "rooms_episode_mean")
+    b.plot(x, y, color="tab:olive", label="rooms per episode (mean)")
+    b.set_title("rooms")
+    b.legend(loc="upper left", fontsize=8)
+    x, y = series(rows, "r_int_mean")
+    c.plot(x, y, color="tab:orange", label="r_int mean")
+    x, y2 = series(rows, "r_int_std")
+    if len(y2) == len(y):
+        c.fill_between(x, np.maximum(y - y2, 0), y + y2, color="tab:orange", alpha=0.2, label="± std")
+    c.set_title("intrinsic reward (clip(eta * error, 0, 1))")
+    c.legend(loc="upper right", fontsize=8)
+    for key, col in (("loss_predictor", "tab:red"), ("loss_target", "tab:purple"), ("loss_value_int", "tab:gray")):
+        x, y = series(rows, key)
+        if len(y):
+            d.plot(x, y, color=col, label=key)
+    d.set_yscale("log")
+    d.set_title("losses")
+    d.legend(loc="upper right", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xlabel("agent steps (millions)")
+        ax.grid(alpha=0.3)
+    last = rows[-1]
+    fig.suptitle(f"{args.run_dir.name}: {last['global_step']:,} steps, {last['wall_time_s'] / 3600:.2f} h")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"{out}: {len(rows)} updates")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
