@@ -21,16 +21,6 @@ from models.losses import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a shared busy CPU the extra threads spin
-    (about 10x slower here); restore the setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def close(a: torch.Tensor | float, b: float, tol: float = 1e-6) -> bool:
     return abs(float(a) - b) < tol
 

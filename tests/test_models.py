@@ -19,15 +19,6 @@ from models.snd import STDIMEncoder, snd_std_networks, snd_vic_networks, sndv_ne
 ATARI, PROCGEN, NATURE = (4, 96, 96), (6, 64, 64), (4, 84, 84)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a shared busy CPU the extra threads spin
-    (about 10x slower here); restore the setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def is_orthogonal(layer: nn.Module, gain: float) -> bool:
     """W W^T = gain^2 I for a wide weight (W^T W for a tall one): all singular values equal the gain."""

@@ -25,15 +25,6 @@ ATARI, PROCGEN = (4, 32, 32), (6, 32, 32)
 SMALL = ATARI
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a shared busy CPU the extra threads spin
-    (about 10x slower here); restore the setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def build(algo: str, shape=ATARI, procgen: bool = False, seed: int = 0, **cfg) -> Motivation:
     m = make_motivation(algo, shape, procgen, MotivationConfig(**cfg), CPU, seed)
