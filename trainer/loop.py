@@ -473,8 +473,8 @@ class Trainer:
         recent = self.stats.recent
         parts = [f"score {np.mean(recent):.0f}" if recent else "score -"]
         if self.stats.has_rooms:
-            ep = np.mean(self.stats.recent_rooms) if self.stats.recent_rooms else float("nan")
-            parts.append(f"rooms/ep {ep:.1f} all {row['rooms_total']}")
+            ep = f"{np.mean(self.stats.recent_rooms):.1f}" if self.stats.recent_rooms else "-"
+            parts.append(f"rooms/ep {ep} all {row['rooms_total']}")
         parts.append(f"r_int {row['r_int_mean']:.3f}")
         return " | ".join(parts)
 
