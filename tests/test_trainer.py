@@ -166,3 +166,16 @@ def test_kill_9_then_resume(tmp_path):
     assert updates == list(range(1, len(rows) + 1))  # none duplicated, none missing
     assert rows[-1]["global_step"] == target
     assert json.loads((run / "config.json").read_text())["algo"] == "rnd"
+
+
+def test_bench_prints_env_and_training_rates_as_json(capsys):
+    rc = trainer_main(
+        ["bench", "--algo", "snd-v", "--num-envs", "2", "--rollout-steps", "16", "--updates", "1",
+         "--num-workers", "0", "--device", "cpu", "--json"]
+    )  # fmt: skip
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["algo"] == "snd-v" and res["num_envs"] == 2 and res["device"] == "cpu"
+    # training includes the env steps, so it cannot be faster than the env alone
+    assert 0 < res["train_steps_per_s"] <= res["collect_steps_per_s"]
+    assert res["env_steps_per_s"] > 0 and res["update_s_per_rollout"] > 0
