@@ -169,7 +169,7 @@ class Trainer:
         self.collect_threads = cfg.torch_threads or (1 if envs_elsewhere else all_threads)
         self.update_threads = cfg.torch_threads or all_threads
         seed_everything(cfg.seed)
-        self.autocast = autocast_for(self.device, cfg.amp) if cfg.amp != "off" else None
+        self.autocast = autocast_for(self.device, cfg.amp)
         self.agent: Agent = build_agent(cfg, self.device)
         self.policy = self.agent.policy
         self.motivation = self.agent.motivation
@@ -200,8 +200,9 @@ class Trainer:
         T, N = cfg.ppo.rollout_steps, cfg.num_envs
         shape = self.agent.spec.obs_shape
         self.obs_buf = torch.zeros((T + 1, N, *shape), dtype=torch.uint8, device=self.device)
-        pin = self.device.type == "cuda"
-        self.staging = torch.empty((N, *shape), dtype=torch.uint8, pin_memory=pin)
+        # host -> GPU copies go through pinned memory so they can be asynchronous; the CPU needs none
+        on_gpu = self.device.type == "cuda"
+        self.staging = torch.empty((N, *shape), dtype=torch.uint8, pin_memory=True) if on_gpu else None
         self.metrics: MetricsWriter | None = None
 
     # ---- run folder -------------------------------------------------------------------------------------
@@ -289,17 +290,26 @@ class Trainer:
     def _facts(self) -> dict[str, Any]:
         """Training facts for the checkpoint metadata, so a shared file says how it was made."""
         recent = list(self.stats.recent)
+        seen = self.stats.rooms_seen()
         return {
             "wall_time_s": round(self.wall_time, 1),
             "device": str(self.device)
             + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
             "recent_score_mean": float(np.mean(recent)) if recent else None,
             "recent_score_max": float(np.max(recent)) if recent else None,
-            "rooms_total": len(self.stats.rooms_seen()),
-            "rooms": [list(r) for r in sorted(self.stats.rooms_seen())],
+            "rooms_total": len(seen),
+            "rooms": [list(r) for r in sorted(seen)],
         }
 
     # ---- the three steps --------------------------------------------------------------------------------
+    def _upload(self, out: torch.Tensor) -> torch.Tensor:
+        """The envs' latest observations into ``out``: one copy on the CPU, pinned staging to a GPU."""
+        src = torch.from_numpy(self.obs_np)
+        if self.device.type == "cpu":
+            return out.copy_(src)
+        self.staging.copy_(src)
+        return out.copy_(self.staging, non_blocking=True)
+
     def init_obs_normaliser(self) -> None:
         """Random-action steps that initialise the motivation's input statistics (michalnand)."""
         if self.motivation is None or not self.motivation.has_normaliser or self.cfg.obs_norm_init_steps <= 0:
@@ -307,8 +317,7 @@ class Trainer:
         rng = np.random.default_rng(self.cfg.seed)
         A = self.agent.spec.num_actions
         for _ in range(self.cfg.obs_norm_init_steps):
-            self.staging.copy_(torch.from_numpy(self.obs_np))
-            self.motivation.observe(self.staging.to(self.device, non_blocking=True))
+            self.motivation.observe(self._upload(self.obs_buf[0]))
             self.obs_np, _, _, _ = self.envs.step(rng.integers(0, A, size=self.cfg.num_envs))
 
     @torch.inference_mode()
@@ -327,9 +336,7 @@ class Trainer:
         dones = np.zeros((T, N), dtype=np.float32)
         ac = self.autocast or contextlib.nullcontext()
         for t in range(T + 1):
-            self.staging.copy_(torch.from_numpy(self.obs_np))
-            self.obs_buf[t].copy_(self.staging, non_blocking=True)
-            x = self.obs_buf[t]
+            x = self._upload(self.obs_buf[t])
             with ac:
                 logits, ve, vi = self.policy(obs_to_float(x))
             v_ext[t], v_int[t] = ve.float(), vi.float()
