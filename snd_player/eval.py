@@ -19,9 +19,7 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -29,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from trainer.checkpoint import atomic_write, output_path_problem
 
 NO_KEYFRAMES = 1 << 62
 """Keyframe interval for evaluation: nobody seeks, so only step 0 is snapshotted."""
@@ -313,37 +313,13 @@ def report_csv(results: list[EpisodeResult]) -> str:
 def check_writable(path: Path, suffix: str) -> None:
     if path.suffix.lower() != suffix:
         raise EvalError(f"{path}: the report is JSON; give a path ending in {suffix}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise EvalError(f"{path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise EvalError(f"{path}: is a folder")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=folder)
-    except OSError as e:
-        raise EvalError(f"{path}: cannot write in {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    os.unlink(tmp)
+    problem = output_path_problem(path, (suffix,))
+    if problem:
+        raise EvalError(problem)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 # ---- command line -----------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from snd_player.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+from trainer.checkpoint import output_path_problem
 
 if TYPE_CHECKING:
     from snd_player.dashboard import Dashboard, DashboardInfo
@@ -55,31 +56,11 @@ class RecordError(ValueError):
 
 # ---- output paths ---------------------------------------------------------------------------------------
 def check_output(path: str | Path, extensions: tuple[str, ...]) -> Path:
-    """Validate an output path before any work is done: known extension, existing writable folder.
-
-    Creates and removes a temp file in the folder, which is the only reliable test (permissions,
-    read-only mounts, ACLs). Raises RecordError with one line.
-    """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in extensions:
-        raise RecordError(
-            f"{path}: unknown extension {ext or '(none)'!r}; use one of {', '.join(extensions)}"
-        )
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise RecordError(f"{path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise RecordError(f"{path}: is a folder")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=folder)
-    except OSError as e:
-        raise RecordError(f"{path}: cannot write in {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    os.unlink(tmp)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise RecordError(f"{path}: exists and is not writable")
-    return path
+    """Validate an output path before any work is done; raises RecordError with one line."""
+    problem = output_path_problem(Path(path), extensions)
+    if problem:
+        raise RecordError(problem)
+    return Path(path)
 
 
 def default_scale(frame_shape: tuple[int, ...]) -> int:

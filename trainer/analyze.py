@@ -21,9 +21,7 @@ Plays with ``trainer.agent`` and ``trainer.envs.make_env`` directly (the trainer
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from trainer.checkpoint import atomic_write, output_path_problem
 
 FIGURE_EXTENSIONS = (".png", ".pdf", ".svg")
 FEATURE_BATCH = 128
@@ -260,22 +260,9 @@ def _decorate(ax: Any, title: str, method_name: str) -> None:
 
 # ---- files ------------------------------------------------------------------------------------------------
 def check_output(path: Path) -> None:
-    ext = path.suffix.lower()
-    if ext not in FIGURE_EXTENSIONS:
-        raise AnalyzeError(
-            f"{path}: unknown extension {ext or '(none)'!r}; use one of {', '.join(FIGURE_EXTENSIONS)}"
-        )
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise AnalyzeError(f"{path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise AnalyzeError(f"{path}: is a folder")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=folder)
-    except OSError as e:
-        raise AnalyzeError(f"{path}: cannot write in {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    os.unlink(tmp)
+    problem = output_path_problem(path, FIGURE_EXTENSIONS)
+    if problem:
+        raise AnalyzeError(problem)
 
 
 def save_figure(fig: Any, path: Path) -> None:
@@ -283,17 +270,7 @@ def save_figure(fig: Any, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=path.suffix.lstrip(".").lower())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".").lower()))
 
 
 # ---- command line -----------------------------------------------------------------------------------------

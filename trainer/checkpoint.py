@@ -67,6 +67,32 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.close(dir_fd)
 
 
+def output_path_problem(path: Path, extensions: tuple[str, ...]) -> str | None:
+    """Why ``path`` cannot be written, in one line, or None; checked before any long work is done.
+
+    Creates and removes a temp file in the folder, the only reliable test (permissions, read-only
+    mounts, ACLs).
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in extensions:
+        return f"{path}: unknown extension {ext or '(none)'!r}; use one of {', '.join(extensions)}"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return f"{path}: folder {folder} does not exist"
+    if path.is_dir():
+        return f"{path}: is a folder"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=folder)
+    except OSError as e:
+        return f"{path}: cannot write in {folder} ({e.strerror or e})"
+    os.close(fd)
+    os.unlink(tmp)
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path}: exists and is not writable"
+    return None
+
+
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write tensors and JSON metadata atomically. Tensors are stored contiguous, on the CPU."""
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta}
