@@ -1,0 +1,143 @@
+"""A run folder as a value: its config, its metric rows, its checkpoints and the lock of the trainer in it.
+
+One reader for the trainer (resume, the folder lock) and the player (open a run, follow it, compare), so
+both agree on what a run holds. No Qt here; no tensors are loaded (checkpoint facts come from the
+safetensors metadata alone, which is cheap).
+
+Layout written by ``trainer train``::
+
+    <run>/config.json
+    <run>/metrics.jsonl                     one JSON row per update
+    <run>/tb/                               TensorBoard events
+    <run>/checkpoints/<step:012d>.safetensors  (+ <step:012d>.state.pt, the trainer's resume state)
+    <run>/checkpoints/best.safetensors
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata
+from trainer.metrics import read_metrics
+
+
+class RunError(ValueError):
+    """A run folder that cannot be used; the message is one line naming the folder and what was expected."""
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint's metadata says about it (no tensor is read)."""
+
+    path: Path
+    step: int
+    is_best: bool
+    score: float | None  # mean score of the recent episodes when it was written
+    rooms: int | None  # rooms seen by then ((level, room) pairs)
+    meta: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """One short line for choosers and video captions."""
+        parts = [f"best (step {self.step:,})" if self.is_best else f"step {self.step:,}"]
+        if self.score is not None:
+            parts.append(f"score {self.score:.0f}")
+        if self.rooms is not None:
+            parts.append(f"rooms {self.rooms}")
+        return " · ".join(parts)
+
+
+def checkpoint_info(path: Path) -> CheckpointInfo:
+    """Facts of one checkpoint from its metadata; raises CheckpointError for an unreadable file."""
+    path = Path(path)
+    meta = read_metadata(path)
+    step = meta.get("global_step")  # the training facts (trainer.loop._facts) sit at the top level
+    score = meta.get("recent_score_mean")
+    rooms = meta.get("rooms_total")
+    return CheckpointInfo(
+        path=path,
+        step=int(step) if isinstance(step, int) else -1,
+        is_best=path.stem == "best",
+        score=float(score) if isinstance(score, (int, float)) else None,
+        rooms=int(rooms) if isinstance(rooms, int) else None,
+        meta=meta,
+    )
+
+
+class Run:
+    """A training run folder (see the module docstring for its layout)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @staticmethod
+    def is_run(path: str | Path) -> bool:
+        p = Path(path)
+        return p.is_dir() and ((p / "checkpoints").is_dir() or (p / "metrics.jsonl").exists())
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    def config(self) -> dict[str, Any] | None:
+        """The run's config.json as a dict, or None when it is missing or unreadable."""
+        try:
+            cfg = json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return cfg if isinstance(cfg, dict) else None
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Every complete metrics row (a partial last line that a live trainer is writing is skipped)."""
+        return read_metrics(self.metrics_path)
+
+    def step_checkpoints(self) -> list[Path]:
+        """Step checkpoints, oldest first (``best`` not included)."""
+        return list_checkpoints(self.ckpt_dir)
+
+    def best_path(self) -> Path | None:
+        p = self.ckpt_dir / "best.safetensors"
+        return p if p.is_file() else None
+
+    def checkpoints(self) -> list[CheckpointInfo]:
+        """Readable step checkpoints with their facts, oldest first; unreadable ones are left out."""
+        out = []
+        for p in self.step_checkpoints():
+            try:
+                out.append(checkpoint_info(p))
+            except (CheckpointError, OSError):
+                continue
+        return out
+
+    def resolve(self, which: str = "best") -> Path:
+        """The checkpoint named by ``best``, ``latest`` or a step number; RunError when there is none."""
+        steps = self.step_checkpoints()
+        if which == "best":
+            best = self.best_path()
+            if best is not None:
+                return best
+            which = "latest"  # a run without a best file (an old layout): its newest checkpoint
+        if which == "latest":
+            if not steps:
+                raise RunError(f"{self.path}: no checkpoint yet (expected {self.ckpt_dir}/<step>.safetensors)")
+            return steps[-1]
+        try:
+            step = int(str(which).replace("_", "").replace(",", ""))
+        except ValueError:
+            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number") from None
+        for p in steps:
+            if int(p.stem) == step:
+                return p
+        have = ", ".join(str(int(p.stem)) for p in steps) or "none"
+        raise RunError(f"{self.path}: no checkpoint at step {step} (have: {have})")
