@@ -10,6 +10,8 @@ intrinsic return); RND's non-episodic intrinsic stream passes an all-zero mask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 
@@ -54,6 +56,8 @@ class RewardForwardFilter:
         self.mean = torch.zeros((), device=device, dtype=torch.float64)
         self.var = torch.ones((), device=device, dtype=torch.float64)
         self.count = torch.zeros((), device=device, dtype=torch.float64)
+        # (count, mean, var) of this process's returns -> those of every rank's (trainer.distributed)
+        self.merge: Callable[..., tuple] | None = None
 
     def update(self, rewards: torch.Tensor) -> None:  # rewards (T, N)
         """Fold a rollout's rewards into the running moments (Chan et al. parallel update)."""
@@ -63,6 +67,8 @@ class RewardForwardFilter:
             rets.append(self.rewems.clone())
         x = torch.stack(rets).flatten()
         b_mean, b_var, b_count = x.mean(), x.var(unbiased=False), x.numel()
+        if self.merge is not None:
+            b_count, b_mean, b_var = self.merge(b_count, b_mean, b_var)
         delta = b_mean - self.mean
         tot = self.count + b_count
         self.mean = self.mean + delta * b_count / tot

@@ -22,6 +22,7 @@ import tyro
 
 from trainer.checkpoint import CheckpointError
 from trainer.config import Algo, TrainConfig, apply_preset
+from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
 
 USAGE = """usage: trainer {train,bench,analyze} [options]
@@ -33,7 +34,16 @@ USAGE = """usage: trainer {train,bench,analyze} [options]
 
 
 def _fail(msg: str) -> int:
-    print(f"trainer: error: {msg}", file=sys.stderr)
+    if reports_errors():
+        prefix = f"rank {env_rank()}: " if env_rank() else ""
+        print(f"trainer: error: {prefix}{msg}", file=sys.stderr)
+    return 2
+
+
+def _lost_peer(e: BaseException) -> int:
+    """A collective failed because another rank died; torchrun stops the job and names that rank."""
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    print(f"trainer: error: rank {env_rank()}: another rank stopped ({first[:200]})", file=sys.stderr)
     return 2
 
 
@@ -50,14 +60,18 @@ def train_main(argv: list[str]) -> int:
         default = apply_preset(TrainConfig(), preset)
         cfg = tyro.cli(TrainConfig, args=argv, default=default, prog="trainer train")
         rows = train(cfg)
-    except (TrainError, EnvError, CheckpointError, ValueError) as e:
+    except (TrainError, EnvError, CheckpointError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except RuntimeError as e:
+        if not is_lost_peer(e):
+            raise
+        return _lost_peer(e)
     except KeyboardInterrupt:
         print("trainer: interrupted; resume with --resume (from the last checkpoint)", file=sys.stderr)
         return 130
     except OSError as e:
         return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
-    if rows:
+    if rows and env_rank() == 0:
         last = rows[-1]
         print(
             f"trainer: done at step {last['global_step']:,} in {Path(cfg.run_dir)}; "
@@ -75,7 +89,7 @@ class BenchConfig:
     algo: Algo = "rnd"
     """Algorithm of the full-training measurement."""
     num_envs: int = 32
-    """N parallel envs."""
+    """N parallel envs (over all ranks under torchrun, as for `trainer train`)."""
     rollout_steps: int = 128
     """T steps per rollout."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -101,16 +115,18 @@ def bench(bc: BenchConfig) -> dict:
         cfg = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, rollout_steps=bc.rollout_steps))
         tr = Trainer(cfg)
         try:
-            # env only: the same vectoriser, random actions
+            # env only: the same vectoriser, random actions; under torchrun every rank steps its share at
+            # once and the slowest rank's time gives the global rate
             rng = np.random.default_rng(0)
             A = tr.agent.spec.num_actions
-            steps = bc.rollout_steps
+            steps, local_envs = bc.rollout_steps, tr.cfg.num_envs
             for _ in range(8):
-                tr.envs.step(rng.integers(0, A, size=bc.num_envs))
+                tr.envs.step(rng.integers(0, A, size=local_envs))
+            tr.dist.barrier()
             t0 = time.perf_counter()
             for _ in range(steps):
-                tr.envs.step(rng.integers(0, A, size=bc.num_envs))
-            env_sps = steps * bc.num_envs / (time.perf_counter() - t0)
+                tr.envs.step(rng.integers(0, A, size=local_envs))
+            env_sps = steps * bc.num_envs / tr.dist.max(time.perf_counter() - t0)
             tr.init_obs_normaliser()
             parts = {"collect": 0.0, "update": 0.0}
             for i in range(bc.updates + 1):
@@ -122,11 +138,13 @@ def bench(bc: BenchConfig) -> dict:
                 if i > 0:  # the first update warms up allocators and kernels
                     parts["collect"] += t1 - t0
                     parts["update"] += t2 - t1
+            parts = {k: tr.dist.max(v) for k, v in parts.items()}
             total = parts["collect"] + parts["update"]
             n = bc.updates * cfg.batch_size
             return {
                 "env": bc.env, "algo": bc.algo, "num_envs": bc.num_envs, "rollout_steps": bc.rollout_steps,
                 "device": str(tr.device), "encoder": bc.encoder, "amp": tr.autocast is not None,
+                "world_size": tr.dist.world_size,
                 "env_steps_per_s": round(env_sps, 1),
                 "train_steps_per_s": round(n / total, 1),
                 "collect_steps_per_s": round(n / parts["collect"], 1),
@@ -142,15 +160,20 @@ def bench_main(argv: list[str]) -> int:
     try:
         bc = tyro.cli(BenchConfig, args=argv, prog="trainer bench")
         res = bench(bc)
-    except (TrainError, EnvError, ValueError) as e:
+    except (TrainError, EnvError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0])
+    if env_rank() != 0:
+        return 0  # rank 0 reports for all
     if bc.json:
         print(json.dumps(res))
         return 0
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"trainer bench: {res['env']} {res['algo']} N={res['num_envs']} T={res['rollout_steps']}")
+    ranks = f" over {res['world_size']} ranks" if res["world_size"] > 1 else ""
+    t = Table(
+        title=f"trainer bench: {res['env']} {res['algo']} N={res['num_envs']}{ranks} T={res['rollout_steps']}"
+    )
     for col in ("device", "encoder", "bf16", "env-only steps/s", "training steps/s", "collect steps/s",
                 "update s/rollout"):  # fmt: skip
         t.add_column(col, justify="right")

@@ -31,6 +31,7 @@ from trainer.checkpoint import (
     prune_checkpoints,
 )
 from trainer.config import TrainConfig, from_dict, to_dict
+from trainer.distributed import Distributed
 from trainer.envs import VecEnv, is_procgen, make_vec_env
 from trainer.metrics import MetricsWriter, truncate_metrics
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
@@ -160,8 +161,12 @@ class Trainer:
                 f"{self.run_dir} already holds checkpoints; pass --resume to continue it or pick another --run-dir"
             )
         cfg = cfg.resolved()
+        # the run as a whole (config.json, checkpoints, global steps) and this rank's share of it
+        self.dist = Distributed.from_env()
+        self.run_cfg = cfg
+        cfg = self.dist.local_config(cfg)
         self.cfg = cfg
-        self.device = pick_device(cfg.device)
+        self.device = self.dist.start(pick_device(cfg.device))
         # CPU threads per phase: while the env worker processes run, extra intra-op threads only spin
         # against them (measured 3-5x slower collection on 2 cores); during the update the workers idle.
         all_threads = torch.get_num_threads()
@@ -170,7 +175,7 @@ class Trainer:
         self.update_threads = cfg.torch_threads or all_threads
         seed_everything(cfg.seed)
         self.autocast = autocast_for(self.device, cfg.amp)
-        self.agent: Agent = build_agent(cfg, self.device)
+        self.agent: Agent = build_agent(self.run_cfg, self.device)
         self.policy = self.agent.policy
         self.motivation = self.agent.motivation
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.ppo.lr)
@@ -192,8 +197,14 @@ class Trainer:
         self.stats = EpisodeStats(cfg.num_envs)
         if resume_state is not None:
             self._load_resume(resume_state)
+        self.train_policy = self.dist.wrap_policy(self.policy, self.dual_value)
+        self.dist.prepare(self, resume_state)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.run_dir / "config.json", lambda p: p.write_text(json.dumps(to_dict(cfg), indent=2)))
+        if self.dist.is_main:
+            atomic_write(
+                self.run_dir / "config.json",
+                lambda p: p.write_text(json.dumps(to_dict(self.run_cfg), indent=2)),
+            )
         env_seed = cfg.seed + 7919 * self.update_idx  # resumed runs start fresh episodes with new seeds
         self.envs: VecEnv = make_vec_env(cfg.env_cfg, cfg.num_envs, env_seed, num_workers=cfg.num_workers)
         self.obs_np = self.envs.reset()
@@ -250,7 +261,8 @@ class Trainer:
         self.stats.all_rooms = {tuple(r) for r in state["all_rooms"]}
         self.stats.has_rooms = bool(state["all_rooms"])
         self.stats.recent.extend(state["recent_scores"])
-        truncate_metrics(self.run_dir / "metrics.jsonl", self.update_idx)
+        if self.dist.is_main:
+            truncate_metrics(self.run_dir / "metrics.jsonl", self.update_idx)
 
     def _save(self, final: bool = False) -> Path:
         path = self.ckpt_dir / checkpoint_name(self.global_step)
@@ -276,6 +288,9 @@ class Trainer:
         }
         if self.reward_filter is not None:
             state["reward_filter"] = self.reward_filter.state_dict()
+        state = self.dist.resume_state(state)  # every rank's random streams, gathered to rank 0
+        if state is None:
+            return path  # only rank 0 writes
         # the resume state goes first: a .safetensors with no .state.pt beside it is skipped by --resume
         atomic_write(path.with_suffix(".state.pt"), lambda p: torch.save(state, p))
         extra = self._facts()
@@ -299,6 +314,7 @@ class Trainer:
             "recent_score_max": float(np.max(recent)) if recent else None,
             "rooms_total": len(seen),
             "rooms": [list(r) for r in sorted(seen)],
+            "world_size": self.dist.world_size,
         }
 
     # ---- the three steps --------------------------------------------------------------------------------
@@ -319,6 +335,7 @@ class Trainer:
         for _ in range(self.cfg.obs_norm_init_steps):
             self.motivation.observe(self._upload(self.obs_buf[0]))
             self.obs_np, _, _, _ = self.envs.step(rng.integers(0, A, size=self.cfg.num_envs))
+        self.dist.merge_normaliser(self.motivation)
 
     @torch.inference_mode()
     def collect(self) -> Rollout:
@@ -356,6 +373,7 @@ class Trainer:
             self.obs_np, rew, done, info = self.envs.step_wait()
             r_ext[t], dones[t] = rew, done
             self.stats.step(done, info)
+        self.dist.merge_normaliser(self.motivation)
         to = dict(device=dev, non_blocking=True)
         return Rollout(
             self.obs_buf, actions, logp, v_ext, v_int,
@@ -390,7 +408,7 @@ class Trainer:
             ret_int=adv.ret_int.reshape(-1),
         )
         losses = ppo_update(
-            self.policy,
+            self.train_policy,
             self.optimizer,
             batch,
             self.cfg.ppo,
@@ -407,6 +425,7 @@ class Trainer:
     # ---- the loop ---------------------------------------------------------------------------------------
     def _row(self, ro: Rollout, losses: dict[str, float], sps: float) -> dict[str, Any]:
         scores, lengths, rooms = self.stats.pop()
+        scores, lengths, rooms = self.dist.merge_episodes(self.stats, scores, lengths, rooms)
         seen = self.stats.rooms_seen()
         ri = ro.r_int.float()
         row = {
@@ -432,16 +451,18 @@ class Trainer:
             "v_int_mean": ro.v_int.mean().item(),
         }
         row.update(losses)
+        self.dist.merge_row(row, ro, list(losses))
         return row
 
     def train(self, max_updates: int | None = None) -> list[dict[str, Any]]:
-        cfg = self.cfg
+        cfg = self.run_cfg
         total = int(cfg.total_steps)
-        self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=self.global_step or None)
+        if self.dist.is_main:
+            self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=self.global_step or None)
         if self.global_step == 0:
             self.init_obs_normaliser()
         bar = None
-        if cfg.progress:
+        if cfg.progress and self.dist.is_main:
             from tqdm import tqdm
 
             bar = tqdm(total=total, initial=self.global_step, unit="step", unit_scale=True, dynamic_ncols=True,
@@ -462,7 +483,8 @@ class Trainer:
                 for k, v in row.items():
                     if isinstance(v, float) and not math.isfinite(v) and k in losses:
                         raise TrainError(f"update {self.update_idx}: {k} is {v}; training diverged")
-                self.metrics.write(row, SCALARS + tuple(losses))
+                if self.metrics is not None:
+                    self.metrics.write(row, SCALARS + tuple(losses))
                 rows.append(row)
                 if bar is not None:
                     bar.update(cfg.batch_size)
@@ -473,7 +495,8 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
-            self.metrics.close()
+            if self.metrics is not None:
+                self.metrics.close()
         return rows
 
     def _postfix(self, row: dict[str, Any]) -> str:
@@ -487,6 +510,7 @@ class Trainer:
 
     def close(self) -> None:
         self.envs.close()
+        self.dist.close()
 
 
 def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ This module lives in trainer/ but imports only torch and models/, so it stays pu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -156,6 +157,9 @@ class Motivation:
     feature_dim: int
     optimizers: dict[str, torch.optim.Optimizer]
     error_reduction = "mean"  # mean over features for every SND variant (snd-spec §1)
+    distributed_step: Callable[..., dict] | None = None
+    """``step_losses`` behind DistributedDataParallel, set by trainer.distributed in a run of several
+    ranks, so that backward averages the gradients over the ranks; None in one process."""
 
     def __init__(
         self,
@@ -235,11 +239,12 @@ class Motivation:
             raise ValueError(f"motivation update needs at least 2 transitions, got T*N = {B}")
         sums: dict[str, torch.Tensor] = {}
         steps = self.minibatches(B)
+        step_losses = self.step_losses if self.distributed_step is None else self.distributed_step
         for idx in steps:
             # autocast caches the bf16 copy of each weight until the caller's outermost autocast exits;
             # dropping it makes every step see the weights the previous optimiser step wrote
             torch.clear_autocast_cache()
-            losses = self.step_losses(states, nexts, idx)
+            losses = step_losses(states, nexts, idx)
             total = sum(losses[k] for k in ("loss_predictor", "loss_target") if k in losses)
             for opt in self.optimizers.values():
                 opt.zero_grad(set_to_none=True)
