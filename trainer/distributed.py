@@ -40,7 +40,7 @@ from torch.nn.parallel import DistributedDataParallel
 if TYPE_CHECKING:
     from trainer.config import TrainConfig
     from trainer.loop import Rollout, Trainer
-    from trainer.motivation import Motivation
+    from trainer.motivation import Motivation, MotivationConfig
 
 RANK_SEED_STRIDE = 1_000_003
 """Rank r's seed is seed + r * this, so its env seeds (seed + i) never meet another rank's."""
@@ -254,16 +254,28 @@ class Distributed:
             return
         cfg, motivation, rf = trainer.cfg, trainer.motivation, trainer.reward_filter
         if motivation is not None:
-            motivation.cfg = cfg.motivation  # this rank's minibatch and pair counts
-            if resume_state is None:
-                motivation.generator.manual_seed(cfg.seed)  # built from the run's seed, like every rank
-            motivation.distributed_step = self._ddp(_MotivationStep(motivation), find_unused=False)
-            if motivation.normaliser is not None:
-                self._norm_base = _sums(motivation.normaliser)
+            self.wrap_motivation(motivation, cfg.motivation, None if resume_state is not None else cfg.seed)
         if rf is not None:
             rf.merge = self.merge_moments
         if resume_state is not None:
             self._restore_rank_state(trainer, resume_state)
+
+    def wrap_motivation(self, motivation: Motivation, cfg: MotivationConfig, seed: int | None) -> None:
+        """Train ``motivation`` behind DDP with this rank's minibatch sizes (``cfg``), its random stream
+        reseeded with this rank's ``seed`` (None: keep it, a resume restores it), and its input normaliser
+        merged from its present state on."""
+        if not self.active:
+            return
+        motivation.cfg = cfg
+        if seed is not None:
+            motivation.generator.manual_seed(seed)
+        motivation.distributed_step = self._ddp(_MotivationStep(motivation), find_unused=False)
+        if motivation.normaliser is not None:
+            self.track_normaliser(motivation.normaliser)
+
+    def track_normaliser(self, rms: nn.Module) -> None:
+        """Take ``rms`` (a RunningMeanStd, the same on every rank now) as the base of the next merge."""
+        self._norm_base = _sums(rms)
 
     def _ddp(self, module: nn.Module, find_unused: bool) -> DistributedDataParallel:
         device = next(module.parameters()).device
@@ -298,7 +310,7 @@ class Distributed:
         rms.count.copy_(count)
         rms.mean.copy_((a0 + delta[1 : 1 + a0.numel()].view_as(a0) / self.world_size) / count)
         rms.mean_sq.copy_((q0 + delta[1 + a0.numel() :].view_as(q0) / self.world_size) / count)
-        self._norm_base = _sums(rms)
+        self.track_normaliser(rms)
 
     def merge_moments(
         self, count: int | torch.Tensor, mean: torch.Tensor, var: torch.Tensor
