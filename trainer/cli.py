@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import re
 import sys
 import tempfile
 import time
@@ -43,7 +44,8 @@ def _fail(msg: str) -> int:
 def _lost_peer(e: BaseException) -> int:
     """A collective failed because another rank died; torchrun stops the job and names that rank."""
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    print(f"trainer: error: rank {env_rank()}: another rank stopped ({first[:200]})", file=sys.stderr)
+    first = re.sub(r"^\[[^\]]*\]\s*", "", first)  # gloo's "[.../pair.cc:553] " source location
+    print(f"trainer: error: rank {env_rank()}: another rank stopped ({first[:160]})", file=sys.stderr)
     return 2
 
 
