@@ -74,9 +74,14 @@ def env_rank() -> int:
 
 
 def reports_errors() -> bool:
-    """Whether this process prints its errors. Until the ranks join, every rank checks the same flags and
-    files and meets the same problem, so rank 0 alone reports it; after that an error may be one rank's."""
-    return env_rank() == 0 or _joined
+    """Whether this process prints its errors. Until the ranks join, the ranks of a node check the same
+    flags, files and devices and meet the same problem, so each node's first rank alone reports it (one
+    line on one node); after that an error may be one rank's own."""
+    try:
+        local = int(os.environ.get("LOCAL_RANK") or env_rank())
+    except ValueError:
+        local = 0
+    return local == 0 or _joined
 
 
 def is_lost_peer(e: BaseException) -> bool:
@@ -220,10 +225,10 @@ class Distributed:
             return device
         if device.type == "cuda":
             n = torch.cuda.device_count()
-            if self.local_rank >= n:
+            if self.local_world_size > n:  # the same answer on every rank of this node
                 raise DistributedError(
-                    f"rank {self.rank}: LOCAL_RANK {self.local_rank} but {n} CUDA device(s) visible on this "
-                    f"node; use --nproc-per-node {n} or fewer"
+                    f"{self.local_world_size} ranks on this node but {n} CUDA device(s) visible; "
+                    f"use --nproc-per-node {n} or fewer (one GPU per rank)"
                 )
             device = torch.device("cuda", self.local_rank)
             torch.cuda.set_device(device)
