@@ -412,3 +412,37 @@ def test_two_ranks_under_torchrun_write_one_run_that_plays_and_resumes_after_kil
     rows = _contiguous(run)
     assert rows[-1]["global_step"] == target + 32
     assert read_metadata(list_checkpoints(run / "checkpoints")[-1])["world_size"] == 1
+
+
+def test_resume_state_is_re_split_over_another_world_size():
+    """A checkpoint's per-rank streams go back to their ranks; ranks it did not have start streams of their
+    own; the reward filter's per-env returns (stored in global env order) are split by rank."""
+
+    def fake(rank_seed: int) -> SimpleNamespace:
+        rf = RewardForwardFilter(0.99, 2, torch.device("cpu"))
+        return SimpleNamespace(
+            device=torch.device("cpu"), motivation=None, reward_filter=rf, update_idx=5,
+            cfg=SimpleNamespace(seed=rank_seed, num_envs=2), run_cfg=SimpleNamespace(num_envs=4),
+            gen=torch.Generator().manual_seed(1), sample_gen=torch.Generator().manual_seed(2),
+        )  # fmt: skip
+
+    streams = [torch.Generator().manual_seed(100 + r).get_state() for r in range(2)]
+    rewems = torch.arange(4, dtype=torch.float64)
+    one_process = {"gen": streams[0], "reward_filter": {"rewems": rewems}}  # no "ranks": world size 1
+    two_ranks = {**one_process, "ranks": [
+        {"gen": s, "sample_gen": s, "torch_rng": torch.get_rng_state(), "motivation_gen": torch.zeros(0)}
+        for s in streams
+    ]}  # fmt: skip
+    torch_rng = torch.get_rng_state()
+    try:
+        t1 = fake(7 + 1_000_003)
+        Distributed(rank=1, world_size=2)._restore_rank_state(t1, two_ranks)  # same world: its own streams
+        assert torch.equal(t1.gen.get_state(), streams[1])
+        assert torch.equal(t1.reward_filter.rewems, rewems[2:])
+        t2 = fake(7 + 1_000_003)
+        Distributed(rank=1, world_size=2)._restore_rank_state(t2, one_process)  # a new rank: fresh streams
+        assert not torch.equal(t2.gen.get_state(), streams[0])
+        assert not torch.equal(t2.gen.get_state(), torch.Generator().manual_seed(1).get_state())
+        assert torch.equal(t2.reward_filter.rewems, rewems[2:])
+    finally:
+        torch.set_rng_state(torch_rng)
