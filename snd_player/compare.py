@@ -233,14 +233,15 @@ class PairTimeline:
         return self.sides[side].array(name)[: upto + 1]
 
     def rooms_text(self, side: int) -> str:
-        """``rooms 3 (1, 0, 4) · session 5`` — this episode's rooms in order of first visit, and all so far."""
+        """``rooms 1 → 0 → 4 · 5 in all episodes``: this episode's rooms in the order first entered (level
+        2 and up as ``level:room``), and the rooms of every pair episode so far."""
         tl = self.sides[side]
         order = sorted(tl.first_visit.items(), key=lambda kv: kv[1])
-        names = ", ".join(str(rm) if lv <= 0 else f"{lv + 1}:{rm}" for (lv, rm), _ in order if rm >= 0)
-        session = len([k for k in self.rooms[side].visits(tl) if k[1] >= 0])
-        if not names and session == 0:
+        names = " → ".join(str(rm) if lv <= 0 else f"{lv + 1}:{rm}" for (lv, rm), _ in order if rm >= 0)
+        total = len([k for k in self.rooms[side].visits(tl) if k[1] >= 0])
+        if not names and total == 0:
             return "no rooms in this game"
-        return f"rooms {len(order)} ({names}) · session {session}"
+        return f"rooms {names} · {total} in all episodes"
 
 
 # ---- command line ---------------------------------------------------------------------------------------
@@ -282,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from snd_player.compare_window import run_window
 
-    return run_window(
+    rc = run_window(
         cmp, size=(w, h), frames=args.frames, screenshot=args.screenshot, normalised=args.normalised
     )
+    del cmp  # the emulators must go before interpreter teardown, or nanobind reports them as leaks
+    import gc
+
+    gc.collect()
+    return rc
