@@ -159,6 +159,7 @@ class RunSupport(QObject):
             self.dock.raise_()
         self.timer.start(POLL_MS)
         self.poll()
+        self._select_current()
         step = self.current_step()
         self.panel.mark_step(step)
 
@@ -193,21 +194,29 @@ class RunSupport(QObject):
 
     def _fill_chooser(self) -> None:
         assert self.run is not None
-        infos = self.run.checkpoints()
+        infos = self.run.checkpoints()[::-1]  # best first, then newest to oldest
         best = self.run.best_path()
         if best is not None:
             try:
-                infos.append(checkpoint_info(best))
+                infos.insert(0, checkpoint_info(best))
             except (ValueError, OSError):
                 pass
-        cur = self.win.session.checkpoint if self.win.session is not None else None
         self.chooser.blockSignals(True)
         self.chooser.clear()
-        for info in reversed(infos):  # newest first, best last
+        for info in infos:
             self.chooser.addItem(info.label, str(info.path))
-            if cur is not None and Path(cur).resolve() == info.path.resolve():
-                self.chooser.setCurrentIndex(self.chooser.count() - 1)
         self.chooser.blockSignals(False)
+        self._select_current()
+
+    def _select_current(self) -> None:
+        """Show the open checkpoint in the chooser (whichever way it was opened)."""
+        cur = self.win.session.checkpoint if self.win.session is not None else None
+        for i in range(self.chooser.count()):
+            if cur is not None and Path(self.chooser.itemData(i)).resolve() == Path(cur).resolve():
+                self.chooser.blockSignals(True)
+                self.chooser.setCurrentIndex(i)
+                self.chooser.blockSignals(False)
+                return
 
     def _update_info(self) -> None:
         assert self.run is not None and self.tail is not None

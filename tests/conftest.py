@@ -47,6 +47,7 @@ def tiny_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_run_rnd(tmp_path_factory):
-    """A finished RND run on Montezuma (two checkpoints), the other side of a comparison."""
+    """A finished RND run on Montezuma (two checkpoints), the other side of a comparison; its episodes end
+    after 25 steps, before the SND-V run's 40, so a comparison has a side that waits."""
     torch.set_num_threads(1)
-    return train_tiny_run(tmp_path_factory.mktemp("run-rnd"), algo="rnd", updates=2, seed=4)
+    return train_tiny_run(tmp_path_factory.mktemp("run-rnd"), algo="rnd", updates=2, max_episode_steps=25, seed=4)
