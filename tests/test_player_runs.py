@@ -160,3 +160,20 @@ def test_follow_a_live_trainer(qtbot, win, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_file_compare_opens_a_compare_window_or_says_why_not(qtbot, win, tiny_run, tiny_run_rnd, tmp_path,
+                                                             monkeypatch):  # fmt: skip
+    from snd_player import run_support
+    from snd_player.compare_window import CompareWindow
+    from tests.test_record import tiny_checkpoint
+
+    said: list[str] = []
+    monkeypatch.setattr(run_support.QMessageBox, "critical", lambda _w, _t, text: said.append(text))
+    coinrun = tiny_checkpoint(tmp_path, algo="rnd", env="procgen:coinrun")
+    assert win.runs.open_compare(str(tiny_run), str(coinrun), 0) is None
+    assert len(said) == 1 and "same game" in said[0] and "\n" not in said[0]
+    cw = win.runs.open_compare(str(tiny_run), str(tiny_run_rnd), 3)
+    assert isinstance(cw, CompareWindow) and cw.cmp.seed == 3
+    qtbot.waitUntil(lambda: cw.frames_received > 0, timeout=WAIT_MS)
+    cw.close()
