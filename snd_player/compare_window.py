@@ -395,7 +395,7 @@ class CompareWindow(QMainWindow):
             self.pt.put(p)
         self.last = pairs[-1]
         self.cursor = self.last.t
-        self.horizon = horizon if self.last.episode == self.pt.episode else self.pt.n
+        self.horizon = horizon
         self.frames_received += len(pairs)
         self._dirty = True
 

@@ -223,7 +223,7 @@ class RunSupport(QObject):
         n = self.panel.rows
         last = f"{int(self.panel.steps[-1]):,} steps" if n else "no rows yet"
         step = self.current_step()
-        playing = f" · dashed line: step {step:,}" if step is not None else ""
+        playing = f" · marked: {step:,}" if step is not None else ""
         follow = " · following" if self.follow else ""
         self.info.setText(f"{self.run.path.name}: {n} updates, {last}{playing}{follow}")
 

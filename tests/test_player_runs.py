@@ -177,3 +177,37 @@ def test_file_compare_opens_a_compare_window_or_says_why_not(qtbot, win, tiny_ru
     assert isinstance(cw, CompareWindow) and cw.cmp.seed == 3
     qtbot.waitUntil(lambda: cw.frames_received > 0, timeout=WAIT_MS)
     cw.close()
+
+
+def test_panel_leaves_out_updates_without_a_value(qtbot):
+    """Updates in which no episode ended have no score: they are skipped, not drawn as gaps or zeros."""
+    from snd_player.widgets.training import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    rows = [
+        {"global_step": 32, "score_mean": None, "r_int_mean": 0.3},
+        {"global_step": 64, "score_mean": 100.0, "score_max": 400, "r_int_mean": 0.2},
+        {"global_step": 96, "r_int_mean": 0.1},
+        {"update": 4},  # no step: not a row the panel can place
+        {"global_step": 128, "score_mean": 50.0, "score_max": 50, "r_int_mean": float("nan")},
+    ]
+    panel.add_rows(rows)
+    assert panel.rows == 4
+    x, y = panel.curve_data("score_mean")
+    assert x.tolist() == [64, 128] and y.tolist() == [100.0, 50.0]
+    assert panel.curve_data("score_max")[1].tolist() == [400.0, 50.0]
+    assert panel.curve_data("r_int_mean")[0].tolist() == [32, 64, 96]
+    assert panel.curve_data("rooms_total")[0].size == 0
+    panel.mark_step(64)
+    assert all(m.isVisible() and m.value() == 64 for m in panel.markers)
+    panel.clear_rows()
+    assert panel.rows == 0 and panel.curve_data("r_int_mean")[0].size == 0
+
+
+def test_step_ticks_are_compact():
+    from snd_player.widgets.training import compact_steps
+
+    assert [compact_steps(v) for v in (0, 500, 2000, 2500, 1_500_000, 128_000_000)] == [
+        "0", "500", "2k", "2.5k", "1.5M", "128M"
+    ]  # fmt: skip

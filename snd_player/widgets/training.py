@@ -44,11 +44,30 @@ PLOTS: tuple[tuple[str, tuple[tuple[str, str, str, bool], ...]], ...] = (
     ("speed", (("steps_per_s", "steps/s", theme.TEXT, False),)),
 )
 KEYS = tuple(k for _, items in PLOTS for k, *_ in items)
+SYMBOLS_BELOW = 40
+"""Curves with fewer points than this draw a dot at each."""
 
 
 def _value(row: dict[str, Any], key: str) -> float:
     v = row.get(key)
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+
+
+def compact_steps(v: float) -> str:
+    """Agent steps as a short tick label: 2k, 1.5M, 128M."""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.4g}M"
+    if a >= 1e3:
+        return f"{v / 1e3:.4g}k"
+    return f"{v:g}"
+
+
+class StepAxis(pg.AxisItem):
+    """An x axis of agent steps labelled 2k, 4k (a narrow plot has no room for 1000 2000 3000)."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        return [compact_steps(v * scale) for v in values]
 
 
 class TrainingPanel(QWidget):
@@ -78,7 +97,7 @@ class TrainingPanel(QWidget):
             label = QLabel(f"{title}: {names}" if len(items) > 1 else names)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            widget = pg.PlotWidget()
+            widget = pg.PlotWidget(axisItems={"bottom": StepAxis("bottom")})
             widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             widget.setMinimumHeight(60)
             plot = widget.getPlotItem()
@@ -86,12 +105,11 @@ class TrainingPanel(QWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.getAxis("left").setWidth(40)
-            plot.getAxis("bottom").enableAutoSIPrefix(True)  # agent steps: 1.5M reads better than 1500000
             for key, _label, color, dashed in items:
                 pen = pg.mkPen(
                     color, width=1.5, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
                 )
-                self.curves[key] = plot.plot([], [], pen=pen, connect="finite")
+                self.curves[key] = plot.plot([], [], pen=pen, symbolSize=4, symbolPen=None, symbolBrush=color)
             marker = pg.InfiniteLine(
                 angle=90, movable=False, pen=pg.mkPen(theme.CURSOR, width=1, style=Qt.PenStyle.DashLine)
             )
@@ -133,7 +151,7 @@ class TrainingPanel(QWidget):
                 m.setValue(step)
 
     def curve_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, values) handed to the curve of ``key`` (NaN where a row had none)."""
+        """(steps, values) handed to the curve of ``key`` (rows without that value are left out)."""
         c = self.curves[key]
         if c.xData is None:
             return np.zeros(0), np.zeros(0)
@@ -143,7 +161,11 @@ class TrainingPanel(QWidget):
         x = np.asarray(self.steps, np.float64)
         for k, curve in self.curves.items():
             y = np.asarray(self.values[k], np.float64)
-            if np.isfinite(y).any():
-                curve.setData(x, y, connect="finite")
-            else:
-                curve.setData([], [])
+            ok = np.isfinite(y)
+            # updates without a value (no episode ended in them: no score) are left out, and the line joins
+            # the updates that have one; with few such points each gets a dot, so a lone one is visible
+            curve.setData(x[ok], y[ok])
+            curve.setSymbol("o" if ok.sum() < SYMBOLS_BELOW else None)
+        if x.size:  # one step axis for all six, so the marked checkpoint lines up (a score may start late)
+            for plot in self.plots.values():
+                plot.setXRange(float(x[0]), float(x[-1]), padding=0.04)
