@@ -183,14 +183,17 @@ class RunSupport(QObject):
         if listed != self._listed:
             self._listed = listed
             self._fill_chooser()
-        self._update_info()
         if self.follow and steps and not self._switching:
             newest, cur = steps[-1], self.current_step()
             if cur is not None and int(newest.stem) > cur and newest != self.pending:
                 self.pending = newest
-                self.win.statusBar().showMessage(
-                    f"following: step {int(newest.stem):,} is out; switching at the end of this episode", 8000
-                )
+                bar = self.win.statusBar()
+                if not bar.currentMessage():  # never over "switched to …": a fast trainer writes every second
+                    bar.showMessage(
+                        f"following: step {int(newest.stem):,} is out; switching at the end of this episode",
+                        8000,
+                    )
+        self._update_info()
 
     def _fill_chooser(self) -> None:
         assert self.run is not None
@@ -224,7 +227,11 @@ class RunSupport(QObject):
         last = f"{int(self.panel.steps[-1]):,} steps" if n else "no rows yet"
         step = self.current_step()
         playing = f" · marked: {step:,}" if step is not None else ""
-        follow = " · following" if self.follow else ""
+        follow = ""
+        if self.follow:
+            follow = " · following" + (
+                f", next: {int(self.pending.stem):,}" if self.pending is not None else ""
+            )
         self.info.setText(f"{self.run.path.name}: {n} updates, {last}{playing}{follow}")
 
     def _chosen(self, index: int) -> None:

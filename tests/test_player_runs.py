@@ -142,12 +142,14 @@ def test_follow_a_live_trainer(qtbot, win, tmp_path):
             win.worker.worker.batch_ready.connect(lambda b: played.extend((step, r) for r in b.records))
 
         win.session_changed.connect(attach)
+        messages: list[str] = []
+        win.statusBar().messageChanged.connect(messages.append)
         assert win.open_checkpoint(first)
         rows_at_open = win.runs.panel.rows
         win.runs.follow_box.setChecked(True)
         assert win.runs.follow and win.runs.act_follow.isChecked()
         qtbot.waitUntil(lambda: (win.runs.current_step() or 0) > 32, timeout=WAIT_MS)
-        assert "switched to step" in win.statusBar().currentMessage()
+        assert any(m.startswith("following: episode over, switched to step") for m in messages), messages
         new_step = win.runs.current_step()
         qtbot.waitUntil(lambda: any(s == new_step for s, _ in played), timeout=WAIT_MS)
         old = [r for s, r in played if s == 32]
