@@ -7,7 +7,9 @@ drive this class and keep their curves in a :class:`PairTimeline`, so what is wa
 is one code path.
 
 Lock step. Both sides start each *pair episode* together from the same env seed (``seed`` for the first,
-``seed + k`` for the k-th, so every pair episode is the same level for both). The side whose episode ends
+``seed + k`` for the k-th after it, so every pair episode is the same level for both; ``reset(seed)``
+starts the count again from a new seed, while the episode index keeps growing so consumers see a new
+episode). The side whose episode ends
 first holds its last frame (``held``) until the other one ends too; then both start the next pair
 episode. Pair step ``t`` is step ``t`` of both episodes, so one timeline scrubs both: ``seek(t)`` seeks each
 session to ``t`` (a side that had already ended shows its last step).
@@ -40,6 +42,9 @@ class PairRecord:
 
     t: int
     episode: int
+    """Pair episode index, from 0; it only grows (a reset with a new seed starts the next one)."""
+    seed: int
+    """The env seed both sides' episodes started from."""
     a: StepRecord
     b: StepRecord
     a_held: bool
@@ -88,6 +93,7 @@ class Comparison:
         self.sides = (a, b)
         self.seed = int(seed)
         self.episode = -1
+        self._first = 0  # the pair episode that started from self.seed
         self._new_episode()
 
     @classmethod
@@ -133,11 +139,12 @@ class Comparison:
         return all(s.seekable for s in self.sides)
 
     def _new_episode(self, seed: int | None = None) -> None:
-        if seed is not None:
-            self.seed, self.episode = int(seed), -1
         self.episode += 1
+        if seed is not None:
+            self.seed, self._first = int(seed), self.episode
+        self.episode_seed = self.seed + self.episode - self._first
         for s in self.sides:  # the k-th pair episode is the same level for both: seed + k
-            s.reset(seed=self.seed + self.episode)
+            s.reset(seed=self.episode_seed)
         self._t = 0
         self._known = 0
         self._end: list[int | None] = [None, None]  # pair step at which each side's episode ended
@@ -166,7 +173,7 @@ class Comparison:
             self._new_episode()
         t = self._t
         (ra, ha), (rb, hb) = self._side(0, t), self._side(1, t)
-        pair = PairRecord(t=t, episode=self.episode, a=ra, b=rb, a_held=ha, b_held=hb)
+        pair = PairRecord(t=t, episode=self.episode, seed=self.episode_seed, a=ra, b=rb, a_held=ha, b_held=hb)
         self._t = t + 1
         self._known = max(self._known, self._t)
         self._done = pair.done
@@ -191,7 +198,7 @@ class Comparison:
             self._last[i] = rec
             recs.append((rec, held))
         (ra, ha), (rb, hb) = recs
-        pair = PairRecord(t=t, episode=self.episode, a=ra, b=rb, a_held=ha, b_held=hb)
+        pair = PairRecord(t=t, episode=self.episode, seed=self.episode_seed, a=ra, b=rb, a_held=ha, b_held=hb)
         self._t = t + 1
         self._done = pair.done
         return pair

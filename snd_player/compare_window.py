@@ -423,7 +423,7 @@ class CompareWindow(QMainWindow):
         self.slider.set_state(self.horizon, t, [])
         self.status.setText(
             f"{'▶ playing' if self.playing else '❚❚ paused'} · pair episode {p.episode + 1} · "
-            f"step {t} / {self.horizon} · seed {self.cmp.seed + p.episode}"
+            f"step {t} / {self.horizon} · seed {p.seed}"
         )
 
     def release(self) -> None:

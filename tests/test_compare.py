@@ -48,8 +48,27 @@ def test_the_side_that_ends_first_waits_then_both_restart_together(sndv_vs_rnd):
         assert p.b_held and p.b is pairs[24].b and not p.a_held and p.a.t == p.t
     assert pairs[39].a.done and pairs[39].done
     first = pairs[40]  # a new pair episode: both from step 0 on the next seed
-    assert (first.episode, first.t, first.a.t, first.b.t) == (1, 0, 0, 0)
+    assert (first.episode, first.seed, first.t, first.a.t, first.b.t) == (1, 3, 0, 0, 0)  # seed 2, then 3
     assert not first.a_held and not first.b_held
+
+
+def test_reset_with_a_seed_starts_a_new_episode_for_the_consumers(sndv_vs_rnd):
+    cmp, pt = sndv_vs_rnd, PairTimeline(sndv_vs_rnd.a.heat_grid)
+    for _ in range(10):
+        pt.put(cmp.step())
+    cmp.reset(7)
+    p = cmp.step()
+    assert (p.episode, p.seed, p.t) == (1, 7, 0)
+    pt.put(p)
+    assert pt.n == 1 and len(pt.sides[0]) == 1  # the old episode's ten steps are gone from the curves
+    replay = Comparison.open(*[s.checkpoint for s in cmp.sides], seed=7)
+    try:
+        q = replay.step()
+    finally:
+        replay.close()
+    # the level seed 7 gives (sampled actions also depend on each session's episode count, which a reset
+    # does not restart, so only the start state is compared)
+    assert np.array_equal(q.a.frame, p.a.frame) and np.array_equal(q.b.obs, p.b.obs)
 
 
 def test_seek_scrubs_both_sides(sndv_vs_rnd):
