@@ -16,6 +16,7 @@ from pathlib import Path
 SUBCOMMANDS = {
     "eval": "headless evaluation: snd-player eval CKPT --episodes N --out report.json",
     "record": "demo video: snd-player record CKPT --out demo.mp4 [--frames N] [--panels]",
+    "compare": "two agents side by side on one seed: snd-player compare A B [--seed S]",
 }
 
 
@@ -25,7 +26,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play a checkpoint live and show, frame by frame, what drives the agent.",
         epilog="subcommands: " + "; ".join(f"{k} ({v})" for k, v in SUBCOMMANDS.items()),
     )
-    p.add_argument("checkpoint", nargs="?", help="an snd .safetensors checkpoint (default: the bundled demo)")
+    p.add_argument(
+        "checkpoint",
+        nargs="?",
+        help="an snd .safetensors checkpoint or a run folder (default: the bundled demo)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        dest="which",
+        default=None,
+        help="of a run folder: best (default), latest or a step number",
+    )
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="of a run folder: switch to each newer checkpoint at the next episode boundary",
+    )
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument("--speed", default="1", help="0.25, 0.5, 1, 2, 4 or max (relative to 15 agent steps/s)")
@@ -97,6 +113,14 @@ def player_main(argv: list[str]) -> int:
     ckpt = (
         Path(args.checkpoint) if args.checkpoint else (DEMO_CHECKPOINT if DEMO_CHECKPOINT.exists() else None)
     )
+    if ckpt is not None and (ckpt.is_dir() or args.which is not None):
+        from trainer.runs import RunError, resolve_target
+
+        try:
+            ckpt, _ = resolve_target(ckpt, args.which)
+        except RunError as e:
+            print(f"snd-player: {e}", file=sys.stderr)
+            return 2
     session, session_error = None, None
     if ckpt is not None:
         try:
@@ -127,6 +151,8 @@ def player_main(argv: list[str]) -> int:
     win.set_view_mode(args.view)
     win.set_speed(0.0 if args.screenshot is not None else speed)
     win.show()
+    if args.follow:
+        win.runs.set_follow(True)
     if session is not None:
         win.set_session(session, autoplay=args.frames is None)
         if args.screenshot is None:  # a scripted grab is not the user opening a file

@@ -34,6 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from snd_player.projection import Basis, FeatureProjector
+from snd_player.run_support import RunSupport
 from snd_player.session import Session
 from snd_player.timeline import EpisodeTimeline, RoomStats, is_montezuma
 from snd_player.widgets import theme
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
     command = pyqtSignal(str, object)
     record_requested = pyqtSignal(str)
     """Emitted by the Record button with the checkpoint path; recording itself lives in snd_player.record."""
+    session_changed = pyqtSignal()
+    """A session was set (and its worker started): run support follows the open checkpoint's run."""
 
     def __init__(self, settings: QSettings | None = None, seed: int = 0, greedy: bool = False) -> None:
         super().__init__()
@@ -189,6 +192,7 @@ class MainWindow(QMainWindow):
         self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.draw_timer.timeout.connect(self._draw)
         self.draw_timer.start(1000 // DRAW_FPS)
+        self.runs = RunSupport(self)  # run folders, training panel, follow, File → Compare…
 
     # -- construction -------------------------------------------------------------------------------------
     def _action(self, text: str, shortcut: str | None, slot: Callable, checkable: bool = False) -> QAction:
@@ -299,7 +303,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
-        f = mb.addMenu("&File")
+        f = self.file_menu = mb.addMenu("&File")
         f.addAction(self.act_open)
         self.recent_menu = f.addMenu("Open &recent")
         f.addSeparator()
@@ -426,7 +430,10 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path)
 
     def open_checkpoint(self, path: str | Path) -> bool:
-        """Load a checkpoint; on failure show the one-line reason and keep whatever was open."""
+        """Load a checkpoint (a run folder: its best one); on failure show the one-line reason and keep whatever
+        was open."""
+        if Path(path).is_dir():
+            return self.runs.open_run(path)
         from trainer.checkpoint import CheckpointError
         from trainer.envs import EnvError
 
@@ -502,6 +509,7 @@ class MainWindow(QMainWindow):
         self.command.emit("speed", SPEEDS[self.speed_box.currentIndex()])
         if autoplay:
             self.command.emit("play", None)
+        self.session_changed.emit()
 
     def stop_worker(self) -> bool:
         """Stop and join the worker thread (if any); True when no worker thread is left running."""
@@ -542,13 +550,14 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt name
         if ev.mimeData().hasUrls() and any(
-            u.toLocalFile().endswith(".safetensors") for u in ev.mimeData().urls()
+            u.toLocalFile().endswith(".safetensors") or Path(u.toLocalFile()).is_dir()
+            for u in ev.mimeData().urls()
         ):
             ev.acceptProposedAction()
 
     def dropEvent(self, ev) -> None:  # noqa: N802 - Qt name
         for u in ev.mimeData().urls():
-            if u.toLocalFile().endswith(".safetensors"):
+            if u.toLocalFile().endswith(".safetensors") or Path(u.toLocalFile()).is_dir():
                 self.open_checkpoint(u.toLocalFile())
                 break
 

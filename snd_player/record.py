@@ -550,9 +550,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="snd-player record",
         description="Record a video of a checkpoint playing: the game alone, or with the player's panels "
         "(intrinsic motivation, values, policy, rooms). One video frame per agent step.",
-        epilog="--fps 15 (the default) is real time: Atari runs at 60 frames/s and the agent acts every 4th.",
+        epilog="--fps 15 (the default) is real time: Atari runs at 60 frames/s and the agent acts every 4th. "
+        "Two agents side by side: snd-player record --compare A B --out ab.mp4 (see --compare --help). "
+        "A run checkpoint by checkpoint: snd-player record RUN --across-checkpoints [--every k] "
+        "--out evolution.mp4 (see RUN --across-checkpoints --help).",
     )
-    p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint")
+    p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint or a run folder")
+    p.add_argument(
+        "--checkpoint",
+        dest="which",
+        default=None,
+        help="of a run folder: best (default), latest or a step number",
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -602,7 +611,23 @@ def _fail(msg: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--compare" in argv:  # two agents side by side: snd_player.compare_video
+        from snd_player.compare_video import main as compare_main
+
+        return compare_main(argv)
+    if "--across-checkpoints" in argv:  # a run checkpoint by checkpoint: snd_player.evolution
+        from snd_player.evolution import main as evolution_main
+
+        return evolution_main(argv)
     args = build_parser().parse_args(argv)
+    if args.checkpoint.is_dir() or args.which is not None:
+        from trainer.runs import RunError, resolve_target
+
+        try:
+            args.checkpoint, _ = resolve_target(args.checkpoint, args.which)
+        except RunError as e:
+            return _fail(str(e))
     if args.frames is not None and args.frames < 1:
         return _fail(f"--frames must be at least 1, got {args.frames}")
     if args.episodes is not None and args.episodes < 1:

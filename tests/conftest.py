@@ -12,3 +12,42 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def train_tiny_run(run_dir, algo: str = "snd-v", env: str = "ALE/MontezumaRevenge-v5", updates: int = 3,
+                   max_episode_steps: int = 40, seed: int = 3):  # fmt: skip
+    """``trainer train`` in-process: ``updates`` updates of 2 envs x 16 steps with a checkpoint after each
+    (all kept, plus best), nature encoder, episodes cut at ``max_episode_steps`` so players see episode ends
+    within a few dozen steps. Returns the run folder."""
+    import dataclasses
+
+    from trainer.config import TrainConfig
+    from trainer.loop import train
+
+    cfg = TrainConfig(
+        env=env, algo=algo, run_dir=run_dir, num_envs=2, total_steps=32 * updates, device="cpu", seed=seed,
+        num_workers=0, obs_norm_init_steps=2, tensorboard=False, progress=False, checkpoint_every=32,
+        keep_checkpoints=0, encoder="nature",
+    )  # fmt: skip
+    cfg = dataclasses.replace(
+        cfg,
+        ppo=dataclasses.replace(cfg.ppo, rollout_steps=16, minibatch_size=16),
+        env_cfg=dataclasses.replace(cfg.env_cfg, max_episode_steps=max_episode_steps),
+    )
+    train(cfg)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A finished SND-V run on Montezuma with checkpoints at steps 32, 64, 96 and best."""
+    torch.set_num_threads(1)
+    return train_tiny_run(tmp_path_factory.mktemp("run-sndv"), algo="snd-v")
+
+
+@pytest.fixture(scope="session")
+def tiny_run_rnd(tmp_path_factory):
+    """A finished RND run on Montezuma (two checkpoints), the other side of a comparison; its episodes end
+    after 25 steps, before the SND-V run's 40, so a comparison has a side that waits."""
+    torch.set_num_threads(1)
+    return train_tiny_run(tmp_path_factory.mktemp("run-rnd"), algo="rnd", updates=2, max_episode_steps=25, seed=4)

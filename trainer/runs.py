@@ -141,3 +141,80 @@ class Run:
                 return p
         have = ", ".join(str(int(p.stem)) for p in steps) or "none"
         raise RunError(f"{self.path}: no checkpoint at step {step} (have: {have})")
+
+
+# ---- the player's side: open a path, follow a growing metrics file ---------------------------------------
+def run_of_checkpoint(path: str | Path) -> Run | None:
+    """The run a checkpoint file belongs to (``<run>/checkpoints/<name>.safetensors``), or None."""
+    p = Path(path)
+    if p.parent.name != "checkpoints" or not Run.is_run(p.parent.parent):
+        return None
+    return Run(p.parent.parent)
+
+
+def resolve_target(path: str | Path, which: str | None = None) -> tuple[Path, Run | None]:
+    """A checkpoint file, or a run folder (or its ``checkpoints/``) resolved with ``which``
+    (``best`` by default, ``latest`` or a step number): the checkpoint to open and the run it belongs to.
+
+    RunError (one line) for a folder that is no run, an empty run, or ``which`` given with a single file.
+    """
+    p = Path(path)
+    if p.is_dir():
+        if p.name == "checkpoints" and Run.is_run(p.parent):
+            p = p.parent
+        if not Run.is_run(p):
+            raise RunError(
+                f"{p}: is a folder but not a training run (expected checkpoints/ or metrics.jsonl, "
+                "as `trainer train --run-dir` writes)"
+            )
+        run = Run(p)
+        return run.resolve(which or "best"), run
+    if which is not None:
+        raise RunError(f"--checkpoint {which} picks a checkpoint of a run folder; {p} is a single file")
+    return p, run_of_checkpoint(p)
+
+
+class MetricsTail:
+    """Reads a metrics.jsonl that a live trainer appends to, a few new bytes at a time.
+
+    Each :meth:`poll` reads only the bytes added since the previous one; a partial last line is kept until
+    its newline arrives, and a complete line that is not JSON is skipped (never an exception). When the
+    file is replaced or shrinks (a resume cuts it back to its checkpoint's updates) reading starts over and
+    ``poll`` says so, so the caller drops what it had.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._offset = 0
+        self._partial = b""
+        self._inode: int | None = None
+
+    def poll(self) -> tuple[list[dict[str, Any]], bool]:
+        """``(new complete rows, restarted)``; restarted is True when earlier rows no longer hold."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return [], False
+        restarted = False
+        if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self._offset:
+            self._offset, self._partial, restarted = 0, b"", True
+        self._inode = st.st_ino
+        if st.st_size == self._offset:
+            return [], restarted
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read(st.st_size - self._offset)
+        except OSError:
+            return [], restarted
+        self._offset += len(data)
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        rows = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+        return rows, restarted
