@@ -152,7 +152,8 @@ def _uv() -> str:
 
 
 def _resolve(python: str, platform: str) -> dict[str, str]:
-    """name -> version that `pip install '.[test]'` gets on CPython ``python`` for ``platform``, from PyPI."""
+    """name -> version that `pip install '.[test]'` gets on CPython ``python`` for ``platform``, from PyPI.
+    macOS means macOS 14, the oldest that torch 2.12 and newer have wheels for."""
     out = subprocess.run(
         [
             _uv(), "pip", "compile", str(ROOT / "pyproject.toml"), "--extra", "test", "--no-config",
@@ -164,7 +165,7 @@ def _resolve(python: str, platform: str) -> dict[str, str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "UV_NO_PROGRESS": "1"},
+        env={**os.environ, "UV_NO_PROGRESS": "1", "MACOSX_DEPLOYMENT_TARGET": "14.0"},
     )  # fmt: skip
     assert out.returncode == 0, (
         f"no resolution for CPython {python} on {platform} (needs PyPI):\n{out.stderr}"
@@ -189,6 +190,6 @@ def test_pip_install_resolves_on_python_3_12_and_3_13() -> None:
     # 3.13: procgen-gym and numpy 2
     assert "procgen-gym" in linux313 and "procgen-mirror" not in linux313
     assert int(linux313["numpy"].split(".")[0]) >= 2
-    # macOS: no Procgen wheels at all, the rest installs
+    # macOS (Apple silicon): no Procgen wheels at all, the rest installs, torch as new as on Linux
     assert not {"procgen-mirror", "procgen-gym", "procgen"} & mac313.keys()
-    assert int(mac313["numpy"].split(".")[0]) >= 2
+    assert int(mac313["numpy"].split(".")[0]) >= 2 and mac313["torch"] == linux313["torch"]
