@@ -12,10 +12,12 @@ import shutil
 import stat
 import subprocess
 import sys
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -175,6 +177,11 @@ def _resolve(python: str, platform: str) -> dict[str, str]:
 
 
 def test_pip_install_resolves_on_python_3_12_and_3_13() -> None:
+    # uv resolves the dependencies without checking the project's own requires-python: check it here
+    requires = SpecifierSet(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    )
+    assert all(v in requires for v in ("3.11", "3.12", "3.13")) and "3.10" not in requires
     targets = [
         ("3.12", "x86_64-manylinux_2_28"),
         ("3.13", "x86_64-manylinux_2_28"),
