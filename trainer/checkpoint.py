@@ -13,6 +13,7 @@ disk never leaves a half-written file under a final name, and names are the zero
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load, save_file
+from safetensors.torch import load, save
 
 FORMAT_NAME = "snd-checkpoint"
 FORMAT_VERSION = 1
@@ -42,7 +43,8 @@ def checkpoint_name(step: int) -> str:
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temp file beside ``path``, fsync it and rename it over ``path``.
 
-    On any error (a full disk included) the temp file is removed and ``path`` keeps its old content.
+    On any error (a full disk included) the temp file is removed and ``path`` keeps its old content; an
+    OSError names ``path`` rather than the temp file, which no longer exists.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -100,7 +105,18 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta, SHA_KEY: tensors_sha256(flat)}
     header = {META_KEY: json.dumps(meta, sort_keys=True, default=str)}
-    atomic_write(Path(path), lambda tmp: save_file(flat, str(tmp), metadata=header))
+    # serialised in memory and written by Python: a full disk then raises OSError(ENOSPC), where
+    # save_file would raise safetensors' own error type
+    blob = save(flat, metadata=header)
+    atomic_write(Path(path), lambda tmp: tmp.write_bytes(blob))
+
+
+def save_torch(path: Path, obj: Any) -> None:
+    """``torch.save`` written atomically; on a full disk torch.save itself raises a RuntimeError about
+    "unexpected pos", so the bytes are made in memory and written by Python (OSError ENOSPC)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write(Path(path), lambda tmp: tmp.write_bytes(buf.getbuffer()))
 
 
 def _read_header(path: Path, with_data: bool = False) -> tuple[dict[str, Any], bytes | None]:
