@@ -150,6 +150,25 @@ CORPUS: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "eta_not_numeric": (config_edit(lambda c: _set(c["motivation"], "eta", "high")), "eta"),
     "frame_size_3000": (config_edit(lambda c: _set(c["env_cfg"], "frame_size", 3000)), "frame_size"),
     "frame_stack_1e6": (config_edit(lambda c: _set(c["env_cfg"], "frame_stack", 1_000_000)), "frame_stack"),
+    # the same, with obs_shape edited to agree, as a careful forger would: still refused before allocation
+    "frame_size_3000_consistent": (
+        meta_edit(
+            lambda m: (
+                [_set(m, "obs_shape", [4, 3000, 3000]), _set(m["config"]["env_cfg"], "frame_size", 3000)]
+                and None
+            )
+        ),
+        "frame_size",
+    ),
+    "frame_stack_1e6_consistent": (
+        meta_edit(
+            lambda m: (
+                [_set(m, "obs_shape", [10**6, 32, 32]), _set(m["config"]["env_cfg"], "frame_stack", 10**6)]
+                and None
+            )
+        ),
+        "frame_stack",
+    ),
     "nan_policy": (tensor_edit(lambda t: _nan(t, _policy_weight(t), float("nan"))), "NaN"),
     "inf_policy": (tensor_edit(lambda t: _nan(t, _policy_weight(t), float("inf"))), "infinite"),
     # the ones that were accepted silently (item 2)
