@@ -306,11 +306,14 @@ def check_config(path: Path, config: Any) -> None:
 def check_game(path: Path, meta: dict[str, Any], spec: Any) -> None:
     """The game named in the metadata is the one its config and tensors were made for."""
     cfg = meta["config"]
-    names = {"env_id": meta["env_id"], "config.env": cfg.get("env")}
+    names = {"env_id": meta["env_id"]}
+    if "env" in cfg:
+        names["config.env"] = cfg["env"]
     if isinstance(cfg.get("env_cfg"), dict) and "env_id" in cfg["env_cfg"]:
         names["config.env_cfg.env_id"] = cfg["env_cfg"]["env_id"]
     if isinstance(meta.get("env_config"), dict) and "env_id" in meta["env_config"]:
         names["env_config.env_id"] = meta["env_config"]["env_id"]
+    names["the env its config builds"] = spec.env_id  # a config without an env id builds the default game
     if len(set(names.values())) > 1:
         said = ", ".join(f"{k} {v!r}" for k, v in names.items())
         raise CheckpointError(f"{path}: metadata names more than one game ({said})")
