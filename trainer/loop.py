@@ -489,7 +489,7 @@ class Trainer:
             if bar is not None:
                 bar.close()
             self.metrics.close()
-        if stop.requested:
+        if stop.requested and self.global_step < total:  # a signal after the last update changes nothing
             raise TrainingStopped(
                 f"{stop.name} received: stopped at step {self.global_step:,} (update {self.update_idx}) with a "
                 f"checkpoint; resume with: trainer train --run-dir {self.run_dir} --resume"
