@@ -135,7 +135,7 @@ def _nan(t: dict, key: str, value: float) -> None:
 # name -> (how to make it from the base file's bytes, a word the one line must contain)
 CORPUS: dict[str, tuple[Callable[[Path], bytes], str]] = {
     # the 14 kinds that gave tracebacks (issue 14, item 1)
-    "entry_is_int": (header_edit(lambda h: _set(h, first_tensor(h), 7)), "is a int"),
+    "entry_is_int": (header_edit(lambda h: _set(h, first_tensor(h), 7)), "is an integer"),
     "no_data_offsets": (header_edit(lambda h: h[first_tensor(h)].pop("data_offsets")), "data_offsets"),
     "offsets_strings": (
         header_edit(lambda h: _set(h[first_tensor(h)], "data_offsets", ["0", "16"])),
@@ -144,7 +144,7 @@ CORPUS: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "dunder_metadata_list": (header_edit(lambda h: _set(h, "__metadata__", ["snd"])), "__metadata__"),
     "dunder_metadata_string": (header_edit(lambda h: _set(h, "__metadata__", "snd")), "__metadata__"),
     "snd_metadata_list": (meta_edit(lambda m: [m]), "is a list"),
-    "snd_metadata_string": (meta_edit(lambda m: "snd"), "is a str"),
+    "snd_metadata_string": (meta_edit(lambda m: "snd"), "is a string"),
     "obs_shape_int": (meta_edit(lambda m: _set(m, "obs_shape", 4)), "obs_shape"),
     "unknown_encoder": (config_edit(lambda c: _set(c, "encoder", "resnet")), "encoder"),
     "eta_not_numeric": (config_edit(lambda c: _set(c["motivation"], "eta", "high")), "eta"),

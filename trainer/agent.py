@@ -185,9 +185,9 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
         ) from None
     policy = policy.to(device)
     what = f"a {cfg.algo} agent for {cfg.env}"
-    check_tensors(path, prefixed(tensors, "policy"), policy.state_dict(), what)
+    check_tensors(path, prefixed(tensors, "policy"), policy.state_dict(), what, "policy.")
     if motivation is not None:
-        check_tensors(path, prefixed(tensors, "motivation"), motivation.state_dict(), what)
+        check_tensors(path, prefixed(tensors, "motivation"), motivation.state_dict(), what, "motivation.")
     known = ("policy.",) if motivation is None else ("policy.", "motivation.")
     stray = sorted(k for k in tensors if not k.startswith(known))
     if stray:

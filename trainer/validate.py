@@ -68,6 +68,15 @@ def open_regular(path: Path) -> Any:
 # ---- the safetensors header -------------------------------------------------------------------------------
 
 
+def _kind(x: Any) -> str:
+    """A JSON value's kind in words, for messages."""
+    if isinstance(x, bool):
+        return "a boolean"
+    return {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number"}.get(
+        type(x), "null" if x is None else type(x).__name__
+    )
+
+
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -78,7 +87,7 @@ def check_header(path: Path, header: dict[str, Any], header_len: int, size: int)
     meta = header.get("__metadata__")
     if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
         raise CheckpointError(
-            f"{path}: corrupt safetensors header (__metadata__ is a {type(meta).__name__}, "
+            f"{path}: corrupt safetensors header (__metadata__ is {_kind(meta)}, "
             "expected an object of strings)"
         )
     spans = []
@@ -87,7 +96,7 @@ def check_header(path: Path, header: dict[str, Any], header_len: int, size: int)
             continue
         where = f"{path}: corrupt safetensors header (tensor {name!r}"
         if not isinstance(entry, dict):
-            raise CheckpointError(f"{where} is a {type(entry).__name__}, expected an object)")
+            raise CheckpointError(f"{where} is {_kind(entry)}, expected an object)")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if dtype not in DTYPE_SIZES:
             raise CheckpointError(f"{where} has dtype {dtype!r}; snd uses {', '.join(DTYPE_SIZES)})")
@@ -150,7 +159,7 @@ _META_TYPES: dict[str, tuple[Any, str]] = {
 def check_meta(path: Path, meta: Any) -> None:
     """The snd JSON document: an object of the right format, a version this snd reads, typed known keys."""
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: snd metadata is a {type(meta).__name__}, expected a JSON object")
+        raise CheckpointError(f"{path}: snd metadata is {_kind(meta)}, expected a JSON object")
     if meta.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT_NAME!r}")
     version = meta.get("format_version")
@@ -220,14 +229,18 @@ def check_finite(path: Path, tensors: Mapping[str, torch.Tensor]) -> None:
 
 
 def check_tensors(
-    path: Path, tensors: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor], what: str
+    path: Path,
+    tensors: Mapping[str, torch.Tensor],
+    expected: Mapping[str, torch.Tensor],
+    what: str,
+    prefix: str,
 ) -> None:
     """Names, shapes and dtype kinds against a freshly built network's state dict (float weights may be
     stored in a narrower float type, as the float16 demo is; an int8 tensor where a float belongs is not)."""
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
-        first = f"lacks {missing[0]}" if missing else f"has an unexpected tensor {extra[0]}"
+        first = f"lacks {prefix}{missing[0]}" if missing else f"has an unexpected tensor {prefix}{extra[0]}"
         more = len(missing) + len(extra) - 1
         raise CheckpointError(
             f"{path}: tensors do not match {what} ({first}{f' and {more} more' if more else ''})"
@@ -236,12 +249,14 @@ def check_tensors(
         got, want = tensors[name], expected[name]
         if tuple(got.shape) != tuple(want.shape):
             raise CheckpointError(
-                f"{path}: tensor {name} has shape {tuple(got.shape)}, {what} expects {tuple(want.shape)}"
+                f"{path}: tensor {prefix}{name} has shape {tuple(got.shape)}, {what} expects {tuple(want.shape)}"
             )
         if got.dtype.is_floating_point != want.dtype.is_floating_point or (got.dtype == torch.bool) != (
             want.dtype == torch.bool
         ):
-            raise CheckpointError(f"{path}: tensor {name} is {got.dtype}, {what} expects {want.dtype}")
+            raise CheckpointError(
+                f"{path}: tensor {prefix}{name} is {got.dtype}, {what} expects {want.dtype}"
+            )
 
 
 # ---- the training config inside the metadata ------------------------------------------------------------
