@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import os
 import queue
 import sys
@@ -681,6 +682,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snd-player record: interrupted; {args.out} was not written", file=sys.stderr)
         return 130
     except (RecordError, OSError) as e:
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:  # the encoder names its hidden temp file
+            return _fail(
+                f"{args.out}: no space left on device; nothing was written (the partial video was removed)"
+            )
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     finally:
         session.close()

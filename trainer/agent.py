@@ -23,6 +23,7 @@ from trainer.config import ALGOS, TrainConfig, from_dict, to_dict
 from trainer.envs import EnvConfig, EnvError, EnvSpec, env_spec
 from trainer.motivation import Motivation, MotivationConfig, make_motivation
 from trainer.ppo import obs_to_float
+from trainer.validate import check_config, check_game, check_tensors
 
 
 def package_version() -> str:
@@ -162,25 +163,35 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
             )
     if meta["algo"] not in ALGOS:
         raise CheckpointError(f"{path}: unknown algo {meta['algo']!r} in checkpoint; this snd knows {ALGOS}")
+    check_config(path, meta["config"])  # types and sizes, before anything is built from them
     try:
         cfg = from_dict(meta["config"])
+        cfg.validate()
         spec = env_spec(cfg.env_cfg)
     except EnvError as e:
         raise CheckpointError(f"{path}: {e}") from None
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: checkpoint config is not understood ({e})") from None
-    if spec.num_actions != meta["num_actions"] or list(spec.obs_shape) != list(meta["obs_shape"]):
-        raise CheckpointError(
-            f"{path}: checkpoint was trained on {meta['env_id']} with {meta['num_actions']} actions and "
-            f"observations {tuple(meta['obs_shape'])}; this {spec.env_id} has {spec.num_actions} and "
-            f"{spec.obs_shape}"
+    check_game(path, meta, spec)
+    try:
+        policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen)
+        motivation = make_motivation(
+            cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
         )
-    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(
-        device
-    )
-    motivation = make_motivation(
-        cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
-    )
+    except (RuntimeError, ValueError) as e:  # e.g. a frame too small for the encoder's convolutions
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(
+            f"{path}: cannot build the {cfg.algo} networks its config describes ({first})"
+        ) from None
+    policy = policy.to(device)
+    what = f"a {cfg.algo} agent for {cfg.env}"
+    check_tensors(path, prefixed(tensors, "policy"), policy.state_dict(), what, "policy.")
+    if motivation is not None:
+        check_tensors(path, prefixed(tensors, "motivation"), motivation.state_dict(), what, "motivation.")
+    known = ("policy.",) if motivation is None else ("policy.", "motivation.")
+    stray = sorted(k for k in tensors if not k.startswith(known))
+    if stray:
+        raise CheckpointError(f"{path}: tensors do not match {what} (has an unexpected tensor {stray[0]})")
     try:
         policy.load_state_dict(prefixed(tensors, "policy"))
         if motivation is not None:

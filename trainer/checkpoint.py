@@ -13,6 +13,7 @@ disk never leaves a half-written file under a final name, and names are the zero
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save
 
 FORMAT_NAME = "snd-checkpoint"
 FORMAT_VERSION = 1
@@ -42,7 +43,8 @@ def checkpoint_name(step: int) -> str:
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temp file beside ``path``, fsync it and rename it over ``path``.
 
-    On any error (a full disk included) the temp file is removed and ``path`` keeps its old content.
+    On any error (a full disk included) the temp file is removed and ``path`` keeps its old content; an
+    OSError names ``path`` rather than the temp file, which no longer exists.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -95,21 +100,35 @@ def output_path_problem(path: Path, extensions: tuple[str, ...]) -> str | None:
 
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write tensors and JSON metadata atomically. Tensors are stored contiguous, on the CPU."""
-    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta}
+    from trainer.validate import SHA_KEY, tensors_sha256
+
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta, SHA_KEY: tensors_sha256(flat)}
     header = {META_KEY: json.dumps(meta, sort_keys=True, default=str)}
-    atomic_write(Path(path), lambda tmp: save_file(flat, str(tmp), metadata=header))
+    # serialised in memory and written by Python: a full disk then raises OSError(ENOSPC), where
+    # save_file would raise safetensors' own error type
+    blob = save(flat, metadata=header)
+    atomic_write(Path(path), lambda tmp: tmp.write_bytes(blob))
 
 
-def _read_header(path: Path) -> dict[str, Any]:
-    """Parse the safetensors header by hand so errors can say precisely what is wrong."""
+def save_torch(path: Path, obj: Any) -> None:
+    """``torch.save`` written atomically; on a full disk torch.save itself raises a RuntimeError about
+    "unexpected pos", so the bytes are made in memory and written by Python (OSError ENOSPC)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write(Path(path), lambda tmp: tmp.write_bytes(buf.getbuffer()))
+
+
+def _read_header(path: Path, with_data: bool = False) -> tuple[dict[str, Any], bytes | None]:
+    """Parse and validate the safetensors header by hand so errors can say precisely what is wrong.
+
+    Returns the header and, with ``with_data``, the whole file's bytes read from the same open file.
+    """
+    from trainer.validate import check_header, open_regular
+
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file (expected an snd .safetensors checkpoint)")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder (expected an snd .safetensors checkpoint file)")
-    size = path.stat().st_size
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
         head = f.read(8)
         if len(head) < 8:
             raise CheckpointError(f"{path}: {size} bytes, too short to be a safetensors checkpoint")
@@ -119,21 +138,28 @@ def _read_header(path: Path) -> dict[str, Any]:
                 f"{path}: not a safetensors file or truncated (header says {n} bytes, file has {size})"
             )
         raw = f.read(n)
+        if with_data:
+            f.seek(0)
+            blob = f.read()
+            size = len(blob)  # what was read is what gets checked and decoded
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CheckpointError(f"{path}: corrupt safetensors header (not valid JSON)") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: corrupt safetensors header (expected a JSON object)")
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
-    if 8 + n + end > size:
-        raise CheckpointError(f"{path}: truncated ({size} bytes, the header promises {8 + n + end})")
-    return header
+    check_header(path, header, n, size)
+    return header, blob if with_data else None
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """Read only the JSON metadata (fast: no tensor is loaded)."""
-    header = _read_header(path)
+    return _metadata(path, _read_header(path)[0])
+
+
+def _metadata(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    from trainer.validate import check_meta
+
     meta_raw = (header.get("__metadata__") or {}).get(META_KEY)
     if meta_raw is None:
         raise CheckpointError(
@@ -144,26 +170,30 @@ def read_metadata(path: Path) -> dict[str, Any]:
         meta = json.loads(meta_raw)
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: snd metadata is not valid JSON") from None
-    if meta.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT_NAME!r}")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {version} is newer than this snd understands "
-            f"({FORMAT_VERSION}); upgrade snd"
-        )
+    check_meta(path, meta)
     return meta
 
 
 def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    """Load tensors and metadata; raises CheckpointError with a one-line reason."""
-    meta = read_metadata(path)
+    """Load tensors and metadata; raises CheckpointError with a one-line reason.
+
+    The file is read once: header and metadata are validated, the data section is checked against the
+    metadata's sha256 (when it has one), then decoded, and every float tensor must be finite.
+    """
+    from trainer.validate import check_finite, check_sha256
+
+    path = Path(path)
+    header, blob = _read_header(path, with_data=True)
+    meta = _metadata(path, header)
+    (n,) = struct.unpack("<Q", blob[:8])
+    check_sha256(path, meta, header, memoryview(blob)[8 + n :])
     try:
-        tensors = load_file(str(path), device=str(device))
+        tensors = load(blob)
     except Exception as e:  # safetensors raises its own error types for corrupt payloads
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{path}: corrupt tensor data ({first})") from None
-    return tensors, meta
+    check_finite(path, tensors)
+    return {k: v.to(device) for k, v in tensors.items()}, meta
 
 
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -8,6 +8,7 @@ trainer analyze CKPT --out features.png
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib
 import json
 import re
@@ -50,7 +51,8 @@ def _lost_peer(e: BaseException) -> int:
 
 
 def train_main(argv: list[str]) -> int:
-    from trainer.loop import TrainError, train
+    from trainer.loop import TrainError, TrainingStopped, train
+    from trainer.runs import RunError
 
     preset = "none"
     for i, a in enumerate(argv):
@@ -58,11 +60,15 @@ def train_main(argv: list[str]) -> int:
             preset = argv[i + 1]
         elif a.startswith("--preset="):
             preset = a.split("=", 1)[1]
+    cfg = None
     try:
         default = apply_preset(TrainConfig(), preset)
         cfg = tyro.cli(TrainConfig, args=argv, default=default, prog="trainer train")
         rows = train(cfg)
-    except (TrainError, EnvError, CheckpointError, ValueError, DistributedError) as e:
+    except TrainingStopped as e:
+        print(f"trainer: {e}")
+        return 0
+    except (TrainError, EnvError, CheckpointError, RunError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except RuntimeError as e:
         if not is_lost_peer(e):
@@ -72,6 +78,11 @@ def train_main(argv: list[str]) -> int:
         print("trainer: interrupted; resume with --resume (from the last checkpoint)", file=sys.stderr)
         return 130
     except OSError as e:
+        if e.errno == errno.ENOSPC and cfg is not None:
+            return _fail(
+                f"no space left on device writing {e.filename or cfg.run_dir}; the checkpoints and metrics "
+                f"written before are intact: free some space, then trainer train --run-dir {cfg.run_dir} --resume"
+            )
         return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
     if rows and env_rank() == 0:
         last = rows[-1]

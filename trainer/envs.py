@@ -954,6 +954,7 @@ def _pool_worker(
 ) -> None:
     """A pool process: steps envs [lo, hi) on command, results in the shared buffer; replies OK or ERROR."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the parent closes us
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # so does SLURM's SIGTERM: the parent finishes its update first
     cv2.setNumThreads(1)  # one process per core already: cv2's own threads would only contend
     try:
         obs_shape = (cfg.frame_stack, cfg.frame_size, cfg.frame_size)
@@ -1067,7 +1068,7 @@ class AtariPoolVecEnv(VecEnv):
         for proc in self._procs:
             proc.join(timeout=5)
             if proc.is_alive():
-                proc.terminate()
+                proc.kill()  # workers ignore SIGTERM
                 proc.join()
         for conn in self._conns:
             conn.close()

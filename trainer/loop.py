@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import random
 import time
 from collections import deque
@@ -29,12 +30,15 @@ from trainer.checkpoint import (
     checkpoint_name,
     list_checkpoints,
     prune_checkpoints,
+    save_torch,
 )
 from trainer.config import TrainConfig, from_dict, to_dict
 from trainer.distributed import Distributed
 from trainer.envs import VecEnv, is_procgen, make_vec_env
 from trainer.metrics import MetricsWriter, truncate_metrics
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
+from trainer.runs import lock_run_dir
+from trainer.stop import StopFlag
 
 SCALARS = (
     "score_mean",
@@ -54,6 +58,11 @@ SCALARS = (
 
 class TrainError(RuntimeError):
     """A problem the user can fix; the message is one line."""
+
+
+class TrainingStopped(Exception):
+    """A SIGTERM / SIGINT stopped training after a checkpoint was written (an outcome, not an error:
+    ``trainer train`` exits 0 with it); the message says how to resume."""
 
 
 def pick_device(name: str) -> torch.device:
@@ -292,7 +301,7 @@ class Trainer:
         if state is None:
             return path  # only rank 0 writes
         # the resume state goes first: a .safetensors with no .state.pt beside it is skipped by --resume
-        atomic_write(path.with_suffix(".state.pt"), lambda p: torch.save(state, p))
+        save_torch(path.with_suffix(".state.pt"), state)
         extra = self._facts()
         save_agent(self.agent, path, self.global_step, extra)
         recent = float(np.mean(self.stats.recent)) if self.stats.recent else -math.inf
@@ -469,6 +478,8 @@ class Trainer:
                        desc=f"{cfg.algo} {cfg.env}", mininterval=1.0, smoothing=0.05)  # fmt: skip
         rows = []
         next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+        stop = StopFlag().install()
+        stop_seen = False
         try:
             while self.global_step < total and (max_updates is None or len(rows) < max_updates):
                 t0 = time.perf_counter()
@@ -489,14 +500,28 @@ class Trainer:
                 if bar is not None:
                     bar.update(cfg.batch_size)
                     bar.set_postfix_str(self._postfix(row), refresh=False)
-                if self.global_step >= next_ckpt or self.global_step >= total:
+                saved = self.global_step >= next_ckpt or self.global_step >= total
+                if saved:
                     self._save()
                     next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+                # SIGTERM / Ctrl-C: the update is done; keep it and stop. Every rank must agree on the update
+                # it stops after (the save is collective), hence the any() over ranks.
+                if self.dist.any(stop.requested):
+                    stop_seen = True
+                    if not saved:
+                        self._save()
+                    break
         finally:
+            stop.restore()
             if bar is not None:
                 bar.close()
             if self.metrics is not None:
                 self.metrics.close()
+        if stop_seen and self.global_step < total:  # a signal after the last update changes nothing
+            raise TrainingStopped(
+                f"{stop.name or 'a stop signal on another rank'} received: stopped at step {self.global_step:,} (update {self.update_idx}) with a "
+                f"checkpoint; resume with: trainer train --run-dir {self.run_dir} --resume"
+            )
         return rows
 
     def _postfix(self, row: dict[str, Any]) -> str:
@@ -514,9 +539,22 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, Any]]:
-    """Train (or resume, with cfg.resume) and return this session's metric rows."""
-    trainer = Trainer(cfg, resume=cfg.resume)
-    try:
-        return trainer.train(max_updates=max_updates)
-    finally:
-        trainer.close()
+    """Train (or resume, with cfg.resume) and return this session's metric rows.
+
+    The run folder is locked for the whole session (one trainer per folder); a SIGTERM or SIGINT ends it
+    early with TrainingStopped once a checkpoint is written.
+    """
+    with _run_lock(cfg):
+        trainer = Trainer(cfg, resume=cfg.resume)
+        try:
+            return trainer.train(max_updates=max_updates)
+        finally:
+            trainer.close()
+
+
+def _run_lock(cfg: TrainConfig) -> contextlib.AbstractContextManager:
+    """The run folder's lock; none for a --resume of a folder that does not exist (the Trainer says so) and
+    none on ranks other than 0 of a torchrun job, which share rank 0's folder."""
+    if (cfg.resume and not Path(cfg.run_dir).is_dir()) or int(os.environ.get("RANK", "0")) != 0:
+        return contextlib.nullcontext()
+    return lock_run_dir(cfg.run_dir)

@@ -74,6 +74,8 @@ class MetricsWriter:
                     self._tb.add_scalar(k, v, step)
 
     def close(self) -> None:
-        self._f.close()
-        if self._tb is not None:
-            self._tb.close()
+        try:
+            self._f.close()  # may raise again what a failed write raised (a full disk)
+        finally:
+            if self._tb is not None:
+                self._tb.close()

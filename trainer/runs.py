@@ -16,12 +16,19 @@ Layout written by ``trainer train``::
 from __future__ import annotations
 
 import json
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata
 from trainer.metrics import read_metrics
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 class RunError(ValueError):
@@ -218,3 +225,54 @@ class MetricsTail:
             if isinstance(row, dict):
                 rows.append(row)
         return rows, restarted
+
+
+# ---- the trainer's side: one trainer per run folder ------------------------------------------------
+LOCK_NAME = ".lock"
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``<run>/.lock`` held by one trainer. The kernel drops it when the process
+    ends however it ends (kill -9 included), so a crash never leaves a folder locked; a stale ``.lock``
+    file is harmless because the file's presence means nothing, only the lock on it."""
+
+    def __init__(self, run_dir: Path, fd: int | None) -> None:
+        self.run_dir = run_dir
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_run_dir(run_dir: str | Path) -> RunLock:
+    """Hold ``run_dir`` for this process, creating the folder; RunError (one line) when a live process holds
+    it. The holder's pid and host are written into the lock file so the refusal can name them."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # no flock on this platform (Windows): run unlocked rather than not at all
+        return RunLock(run_dir, None)
+    path = run_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise RunError(
+            f"{run_dir}: a trainer is already running in this folder ({holder}); wait for it to end, stop it, "
+            "or pick another --run-dir"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    return RunLock(run_dir, fd)
