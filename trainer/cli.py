@@ -21,7 +21,7 @@ import numpy as np
 import tyro
 
 from trainer.checkpoint import CheckpointError
-from trainer.config import Algo, TrainConfig, apply_preset
+from trainer.config import Algo, ConfigError, TrainConfig, apply_preset
 from trainer.envs import EnvError
 
 USAGE = """usage: trainer {train,bench,analyze} [options]
@@ -50,6 +50,10 @@ def train_main(argv: list[str]) -> int:
         default = apply_preset(TrainConfig(), preset)
         cfg = tyro.cli(TrainConfig, args=argv, default=default, prog="trainer train")
         rows = train(cfg)
+    except ConfigError as e:
+        for problem in e.problems:
+            _fail(problem)
+        return 2
     except (TrainError, EnvError, CheckpointError, ValueError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except KeyboardInterrupt:
