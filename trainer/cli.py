@@ -102,7 +102,10 @@ def bench(bc: BenchConfig) -> dict:
             num_workers=bc.num_workers, run_dir=Path(tmp), tensorboard=False, progress=False,
             obs_norm_init_steps=1, total_steps=10**12,
         )  # fmt: skip
-        cfg = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, rollout_steps=bc.rollout_steps))
+        # the PPO update of a batch smaller than the default minibatch is one minibatch of the whole batch
+        mb = min(cfg.ppo.minibatch_size, bc.rollout_steps * bc.num_envs)
+        ppo = dataclasses.replace(cfg.ppo, rollout_steps=bc.rollout_steps, minibatch_size=mb)
+        cfg = dataclasses.replace(cfg, ppo=ppo)
         tr = Trainer(cfg)
         try:
             # env only: the same vectoriser, random actions

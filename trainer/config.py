@@ -123,7 +123,10 @@ class TrainConfig:
     seed: int = 1
     """Seed of envs, network initialisation and sampling."""
     resume: bool = False
-    """Continue the run in --run-dir from its last complete checkpoint (its config.json wins)."""
+    """Continue the run in --run-dir from its newest checkpoint whose model and resume state both load (its
+    config.json wins); refuses, changing nothing, when none does."""
+    restart: bool = False
+    """Start over in a --run-dir that holds a run: its contents are moved to --run-dir/old-<time>/ first."""
     preset: Literal["none", "paper"] = "none"
     """paper: 128 envs x 128 steps, 128M steps on Atari / 64M on Procgen, per-game eta (snd-spec §4.1)."""
     encoder: Literal["paper", "nature"] = "paper"
