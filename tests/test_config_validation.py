@@ -72,6 +72,8 @@ def test_defaults_and_presets_are_valid(env, encoder):
     assert config_problems(cfg.resolved()) == []
     # the edges of each range are accepted
     edge = dataclasses.replace(
-        cfg, seed=2**31 - 1, ppo=dataclasses.replace(cfg.ppo, gamma_ext=1.0, gae_lambda=0.0, minibatch_size=32 * 128)
+        cfg,
+        seed=2**31 - 1,
+        ppo=dataclasses.replace(cfg.ppo, gamma_ext=1.0, gae_lambda=0.0, minibatch_size=32 * 128),
     )
     assert config_problems(edge) == []

@@ -50,7 +50,9 @@ def updates(run: Path) -> list[int]:
 def snapshot(run: Path) -> dict[str, str]:
     """Every file under ``run`` with the sha256 of its bytes."""
     return {
-        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in run.rglob("*")
+        if p.is_file()
     }
 
 
@@ -129,7 +131,10 @@ def test_a_pickled_resume_file_is_passed_over_and_its_model_set_aside(run, tmp_p
     assert out.returncode == 0, out.stderr
     assert not marker.exists()
     assert "weights_only" not in out.stderr and "Traceback" not in out.stderr
-    assert "continuing from step 32, passing over step 64: 000000000064.state.pt: not a snd resume file" in out.stderr
+    assert (
+        "continuing from step 32, passing over step 64: 000000000064.state.pt: not a snd resume file"
+        in out.stderr
+    )
     # the resumed run redid update 2: each update once in both logs
     assert updates(run) == [1, 2]
     assert tb_steps(run) == [32, 64]
@@ -205,7 +210,10 @@ def test_read_resume_state_rejects_non_tensor_pickles_without_loading_them(tmp_p
     torch.save({"global_step": 32, "optimizer": _RunsCode(marker)}, path)
     with pytest.raises(ResumeError) as e:
         read_resume_state(path, 32)
-    assert str(e.value) == "000000000032.state.pt: not a snd resume file (it holds Python objects other than tensors)"
+    assert (
+        str(e.value)
+        == "000000000032.state.pt: not a snd resume file (it holds Python objects other than tensors)"
+    )
     assert not marker.exists()
     torch.save([1, 2], path)
     with pytest.raises(ResumeError, match="expected a dictionary, found list"):
@@ -234,5 +242,9 @@ def test_restart_moves_everything_but_hidden_entries_and_earlier_asides(tmp_path
 def test_resume_and_restart_together_is_one_line(tmp_path, capsys):
     rc = trainer_main(["train", "--run-dir", str(tmp_path / "r"), "--resume", "--restart", "--device", "cpu"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.startswith("trainer: error: --resume and --restart: pick one") and err.count("\n") == 1
+    assert (
+        rc == 2
+        and err.startswith("trainer: error: --resume and --restart: pick one")
+        and err.count("\n") == 1
+    )
     assert not (tmp_path / "r").exists()
