@@ -176,8 +176,8 @@ def test_a_do_nothing_resume_keeps_tensorboards_last_point(run):
     before = files()
     out = trainer(run, *RESUME)
     assert out.returncode == 0, out.stderr
-    assert "is already at step 64 of 64; nothing to do" in out.stderr
     assert tb_steps(run) == [32, 64]
+    assert "is already at step 64 of 64; nothing to do" in out.stderr
     assert updates(run) == [1, 2]
     assert files() == before
 
