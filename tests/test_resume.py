@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer.agent import load_agent
+from trainer.agent import build_agent, load_agent, save_agent
 from trainer.cli import main as trainer_main
+from trainer.config import TrainConfig
 from trainer.metrics import read_metrics, truncate_metrics
 from trainer.resume import ResumeError, read_resume_state, remove_stale_temps, set_aside_everything
 
@@ -101,7 +102,14 @@ def _mixed_damage(run: Path) -> list[str]:
     # a stranger's file with a huge header, newer than everything
     ckpt(run, 96).write_bytes((10**15).to_bytes(8, "little") + b"{}")
     ckpt(run, 96, ".state.pt").write_bytes(ckpt(run, 32, ".state.pt").read_bytes())
+    # another run's agent, with a resume state that fits it
+    foreign = build_agent(TrainConfig(algo="rnd", encoder="nature", seed=9).resolved(), torch.device("cpu"))
+    save_agent(foreign, ckpt(run, 128), 128)
+    state = torch.load(ckpt(run, 32, ".state.pt"), weights_only=True)
+    torch.save({**state, "global_step": 128}, ckpt(run, 128, ".state.pt"))
     return [
+        "step 128: 000000000128.safetensors: a rnd nature-encoder agent for ALE/MontezumaRevenge-v5, but this run "
+        "trains ppo with the nature encoder on ALE/MontezumaRevenge-v5",
         "step 96: 000000000096.state.pt: holds the state of step 32, not of step 96",
         "step 64: 000000000064.state.pt: not a snd resume file (truncated or corrupt)",
         "step 32: 000000000032.safetensors: truncated",
@@ -248,3 +256,13 @@ def test_resume_and_restart_together_is_one_line(tmp_path, capsys):
         and err.count("\n") == 1
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_an_unreadable_config_json_is_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"algo": "ppo", "ppo": ')  # torn
+    rc = trainer_main(["train", "--run-dir", str(run), "--resume", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith(f"trainer: error: --resume: {run / 'config.json'} is not a readable snd config (")

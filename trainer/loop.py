@@ -226,11 +226,15 @@ class Trainer:
         cfg_path = self.run_dir / "config.json"
         if not cfg_path.exists():
             raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}")
-        cfg = from_dict(json.loads(cfg_path.read_text()))
+        try:
+            cfg = from_dict(json.loads(cfg_path.read_text()))
+        except (ValueError, TypeError) as e:
+            why = (str(e).splitlines() or [type(e).__name__])[0]
+            raise TrainError(f"--resume: {cfg_path} is not a readable snd config ({why})") from None
         # a resumed run may be given a larger budget or another device; everything else is the run's own
         total = cli_cfg.total_steps if cli_cfg.total_steps is not None else cfg.total_steps
         cfg = dataclasses.replace(cfg, total_steps=total, device=cli_cfg.device, progress=cli_cfg.progress)
-        point = find_resume_point(self.run_dir)  # refuses (ResumeError) rather than start over on a run
+        point = find_resume_point(self.run_dir, cfg)  # refuses (ResumeError) rather than start over on a run
         remove_stale_temps(self.run_dir)
         if point is None:
             _notice(f"--resume: {self.run_dir} has no checkpoint and no metrics yet; starting from step 0")

@@ -27,6 +27,7 @@ import torch
 
 from trainer.agent import load_agent
 from trainer.checkpoint import CheckpointError, read_metadata
+from trainer.config import TrainConfig
 from trainer.metrics import read_metrics
 
 
@@ -95,14 +96,22 @@ def read_resume_state(path: Path, step: int) -> dict[str, Any]:
     return state
 
 
-def _check_model(model: Path, state: dict[str, Any]) -> None:
-    """Load the model (validates its tensors) and check the optimiser state fits it."""
+def _check_model(model: Path, state: dict[str, Any], cfg: TrainConfig | None) -> None:
+    """Load the model (validates its tensors), check it is this run's kind of agent (``cfg``: the run's
+    config) and that the optimiser state fits it."""
     if not model.exists():
         raise ResumeError(f"{model.name} missing")
     try:
         agent = load_agent(model)
     except CheckpointError as e:
         raise ResumeError(str(e).replace(f"{model}: ", f"{model.name}: ", 1).splitlines()[0]) from None
+    if cfg is not None:
+        theirs, ours = agent.config, cfg
+        if (theirs.algo, theirs.env, theirs.encoder) != (ours.algo, ours.env, ours.encoder):
+            raise ResumeError(
+                f"{model.name}: a {theirs.algo} {theirs.encoder}-encoder agent for {theirs.env}, but this run "
+                f"trains {ours.algo} with the {ours.encoder} encoder on {ours.env}"
+            )
     n_params = len(list(agent.policy.parameters()))
     groups = state["optimizer"].get("param_groups")
     n_opt = sum(len(g.get("params", [])) for g in groups) if isinstance(groups, list) else -1
@@ -134,9 +143,10 @@ def holds_a_run(run_dir: Path) -> str | None:
     return None
 
 
-def find_resume_point(run_dir: Path) -> ResumePoint | None:
-    """The newest step whose model and resume state both load; None when the folder holds no run at all
-    (no checkpoint file, no metric row: a fresh start loses nothing). Raises ResumeError otherwise."""
+def find_resume_point(run_dir: Path, cfg: TrainConfig | None = None) -> ResumePoint | None:
+    """The newest step whose model and resume state both load (and, given the run's ``cfg``, whose model is
+    this run's kind of agent); None when the folder holds no run at all (no checkpoint file, no metric row:
+    a fresh start loses nothing). Raises ResumeError otherwise."""
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     rejected: list[tuple[int, str]] = []
@@ -144,7 +154,7 @@ def find_resume_point(run_dir: Path) -> ResumePoint | None:
         model = ckpt_dir / f"{step:012d}.safetensors"
         try:
             state = read_resume_state(model.with_suffix(".state.pt"), step)
-            _check_model(model, state)
+            _check_model(model, state, cfg)
         except ResumeError as e:
             rejected.append((step, str(e)))
             continue
