@@ -255,7 +255,8 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     check("ppo.epochs", p.epochs, 1, None, integer=True)
     check("ppo.minibatch_size", p.minibatch_size, 1, None, integer=True)
     sizes = (p.minibatch_size, p.rollout_steps, cfg.num_envs)
-    if all(isinstance(x, int) for x in sizes) and p.minibatch_size > p.rollout_steps * cfg.num_envs:
+    batch_ok = all(isinstance(x, int) for x in sizes) and p.rollout_steps >= 2 and cfg.num_envs >= 1
+    if batch_ok and p.minibatch_size > p.rollout_steps * cfg.num_envs:  # a bad batch is reported alone
         out.append(
             f"--ppo.minibatch-size {p.minibatch_size}: larger than the batch, --ppo.rollout-steps x "
             f"--num-envs = {p.rollout_steps * cfg.num_envs}"
