@@ -123,8 +123,8 @@ class TrainConfig:
     seed: int = 1
     """Seed of envs, network initialisation and sampling."""
     resume: bool = False
-    """Continue the run in --run-dir from its newest checkpoint whose model and resume state both load (its
-    config.json wins); refuses, changing nothing, when none does."""
+    """Continue the run in --run-dir (its config.json wins) from its newest checkpoint whose model and
+    resume state both load; refuses, changing nothing, when none does."""
     restart: bool = False
     """Start over in a --run-dir that holds a run: its contents are moved to --run-dir/old-<time>/ first."""
     preset: Literal["none", "paper"] = "none"
