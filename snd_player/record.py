@@ -8,8 +8,8 @@ per second and the agent acts every 4th (frame skip 4), so 15 agent steps make o
   for the flat colours of Atari and the panels).
 - ``.gif``: Pillow, 256 colours per frame (fast octree, which keeps the panels' thin coloured lines). GIF
   delays are whole centiseconds, so 15 fps mixes 70 and 60 ms delays that add up to real time; identical
-  consecutive frames are merged by Pillow into one longer frame. Frames are kept (quantised, one byte a
-  pixel) until the end, so GIF is for short clips.
+  consecutive frames are merged into one longer frame. Frames are streamed to the file as they come, so
+  memory stays flat with length (the file itself is large: mp4 is the format for long clips).
 
 The video is written to a hidden temp file in the destination folder and renamed over the final name only
 when it is complete, so an error or Ctrl-C never leaves a half-written video under that name.
@@ -116,8 +116,12 @@ class _Mp4Writer:
 
 
 class _GifWriter:
-    """GIF with Pillow (what imageio's ``pillow`` plugin wraps): each frame quantised at once to its own
-    256 colours with the fast octree, kept at one byte a pixel, all saved by ``close()``.
+    """GIF streamed to disk with Pillow: each frame is quantised at once to its own 256 colours with the fast
+    octree and written as soon as the next one shows how long it lasts, so memory stays flat however long
+    the clip (Pillow's ``save_all`` keeps every frame until the end: 1.8 MB a frame of the dashboard).
+
+    As ``save_all`` does, a frame stores only the rectangle that changed since the previous one (the rest
+    stays on screen), and identical consecutive frames are merged into one longer frame.
 
     Pillow directly rather than through imageio's plugin, which quantises with median cut only: median cut
     drops colours that cover few pixels, so the thin purple error curve and its legend came out grey, and it
@@ -125,34 +129,88 @@ class _GifWriter:
     """
 
     def __init__(self, path: Path, fps: float) -> None:
-        self.path = path
         self.fps = fps
-        self.frames: list[Any] = []
-        self.durations: list[int] = []
+        self._file = open(path, "wb")  # noqa: SIM115 - held open while frames arrive; close()/abort() end it
+        self._count = 0
+        self._shown: np.ndarray | None = None  # (H, W, 3) the previous frame as quantised, i.e. on screen
+        self._pending: list[Any] | None = None  # [image, (x, y), duration ms] waiting for its duration
 
     def write(self, frame: np.ndarray, fmt: str) -> None:
-        from PIL import Image
+        from PIL import GifImagePlugin, Image
 
         if fmt == "bgra":
             frame = frame[..., 2::-1]
         image = Image.fromarray(np.ascontiguousarray(frame), mode="RGB")
-        self.frames.append(
-            image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        )
-        n = len(self.durations)
+        q = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        n = self._count
+        self._count += 1
         # GIF stores centiseconds: cumulative rounding keeps the total exact (15 fps -> 70, 60, 70 ms, ...)
         cs = round((n + 1) * 100 / self.fps) - round(n * 100 / self.fps)
-        self.durations.append(10 * max(cs, 1))
+        duration = 10 * max(cs, 1)
+        shown = np.asarray(q.convert("RGB"))
+        indices = np.asarray(q)  # (H, W) into q's palette
+        palette = np.frombuffer(bytes(q.palette.palette).ljust(768, b"\0"), np.uint8).reshape(256, 3)
+        if self._shown is None:
+            image, extra = _gif_part(indices, palette, np.ones(indices.shape, bool))
+            header, _ = GifImagePlugin.getheader(image, info={"loop": 0, "duration": duration})
+            self._file.write(b"".join(header))
+            extra["include_color_table"] = False  # its palette is the global one
+            self._pending, self._shown = [image, (0, 0), duration, extra], shown
+            return
+        changed = np.any(shown != self._shown, axis=2)
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        assert self._pending is not None
+        if rows.size == 0:
+            self._pending[2] += duration  # the same picture: the previous frame stays up longer
+            return
+        self._flush()
+        x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+        image, extra = _gif_part(indices[y0:y1, x0:x1], palette, changed[y0:y1, x0:x1])
+        self._pending, self._shown = [image, (x0, y0), duration, extra], shown
+
+    def _flush(self) -> None:
+        from PIL import GifImagePlugin
+
+        assert self._pending is not None
+        image, offset, duration, extra = self._pending
+        # every frame has its own colour table (the first: the global one), as each was quantised on its own
+        params = {"duration": duration, "include_color_table": True, **extra}
+        for chunk in GifImagePlugin.getdata(image, offset, **params):
+            self._file.write(chunk)
+        self._pending = None
 
     def close(self) -> None:
-        first, *rest = self.frames
-        first.save(
-            self.path, format="GIF", save_all=True, append_images=rest, duration=self.durations, loop=0
-        )
-        self.frames.clear()
+        try:
+            self._flush()
+            self._file.write(b";")  # GIF trailer
+        finally:
+            self._file.close()
 
     def abort(self) -> None:
-        self.frames.clear()
+        self._file.close()
+
+
+def _gif_part(indices: np.ndarray, palette: np.ndarray, new: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """A GIF frame (or the changed rectangle of one) as save_all's optimize makes it: the colour table holds
+    only the colours of the ``new`` pixels, and the others are transparent, so the picture below shows
+    through them (one index in long runs, which compresses well). indices (h, w) into palette (256, 3)."""
+    from PIL import Image
+
+    used = np.flatnonzero(np.bincount(indices[new], minlength=256))
+    extra: dict[str, Any] = {}
+    if used.size < 256:
+        remap = np.zeros(256, np.uint8)
+        remap[used] = np.arange(used.size)
+        indices, palette = remap[indices], palette[used]
+        if not new.all():
+            t = used.size
+            indices = np.where(new, indices, np.uint8(t))
+            palette = np.concatenate([palette, np.zeros((1, 3), np.uint8)])
+            extra["transparency"] = t
+    h, w = indices.shape
+    image = Image.frombytes("P", (w, h), np.ascontiguousarray(indices, np.uint8).tobytes())
+    image.putpalette(palette.tobytes(), "RGB")
+    return image, extra
 
 
 # ---- the recorder ---------------------------------------------------------------------------------------
@@ -567,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="output video: .mp4 (H.264) or .gif (short clips: kept in memory)",
+        help="output video: .mp4 (H.264) or .gif (large files: best for short clips)",
     )
     n = p.add_mutually_exclusive_group()
     n.add_argument("--frames", type=int, default=None, help="record this many agent steps")

@@ -23,7 +23,7 @@ import numpy as np
 import tyro
 
 from trainer.checkpoint import CheckpointError
-from trainer.config import Algo, TrainConfig, apply_preset
+from trainer.config import Algo, ConfigError, TrainConfig, apply_preset
 from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
 
@@ -65,6 +65,10 @@ def train_main(argv: list[str]) -> int:
         default = apply_preset(TrainConfig(), preset)
         cfg = tyro.cli(TrainConfig, args=argv, default=default, prog="trainer train")
         rows = train(cfg)
+    except ConfigError as e:
+        for problem in e.problems:
+            _fail(problem)
+        return 2
     except TrainingStopped as e:
         print(f"trainer: {e}")
         return 0
@@ -125,7 +129,10 @@ def bench(bc: BenchConfig) -> dict:
             num_workers=bc.num_workers, run_dir=Path(tmp), tensorboard=False, progress=False,
             obs_norm_init_steps=1, total_steps=10**12,
         )  # fmt: skip
-        cfg = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, rollout_steps=bc.rollout_steps))
+        # the PPO update of a batch smaller than the default minibatch is one minibatch of the whole batch
+        mb = min(cfg.ppo.minibatch_size, bc.rollout_steps * bc.num_envs)
+        ppo = dataclasses.replace(cfg.ppo, rollout_steps=bc.rollout_steps, minibatch_size=mb)
+        cfg = dataclasses.replace(cfg, ppo=ppo)
         tr = Trainer(cfg)
         try:
             # env only: the same vectoriser, random actions; under torchrun every rank steps its share at

@@ -7,6 +7,7 @@ Paper values cite snd-spec.md (``../shared/research/snd-spec.md``): §3 for PPO 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,10 @@ class TrainConfig:
     seed: int = 1
     """Seed of envs, network initialisation and sampling."""
     resume: bool = False
-    """Continue the run in --run-dir from its last complete checkpoint (its config.json wins)."""
+    """Continue the run in --run-dir (its config.json wins) from its newest checkpoint whose model and
+    resume state both load; refuses, changing nothing, when none does."""
+    restart: bool = False
+    """Start over in a --run-dir that holds a run: its contents are moved to --run-dir/old-<time>/ first."""
     preset: Literal["none", "paper"] = "none"
     """paper: 128 envs x 128 steps, 128M steps on Atari / 64M on Procgen, per-game eta (snd-spec §4.1)."""
     encoder: Literal["paper", "nature"] = "paper"
@@ -157,12 +161,9 @@ class TrainConfig:
         spread one problem over several lines)."""
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; valid: {', '.join(ALGOS)}")
-        if self.num_envs < 1:
-            raise ValueError(f"--num-envs must be at least 1, got {self.num_envs}")
-        if self.ppo.rollout_steps < 2:
-            raise ValueError(f"--ppo.rollout-steps must be at least 2, got {self.ppo.rollout_steps}")
-        if self.ppo.minibatch_size < 1:
-            raise ValueError(f"--ppo.minibatch-size must be at least 1, got {self.ppo.minibatch_size}")
+        problems = config_problems(self)
+        if problems:
+            raise ConfigError(problems)
 
     @property
     def batch_size(self) -> int:
@@ -183,6 +184,95 @@ class TrainConfig:
         if total is None:
             total = paper_total_steps(self.env) if self.preset == "paper" else 10_000_000
         return dataclasses.replace(self, env_cfg=env_cfg, total_steps=total)
+
+
+class ConfigError(ValueError):
+    """Config values out of range; ``problems`` has one line per bad value (the message joins them)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+MAX_SEED = 2**31 - 1
+"""Seeds reach the ALE and procgen as C ints."""
+FRAME_SIZE_RANGE = (16, 256)
+"""Side of the square frame: the paper encoder's strides need 16; beyond the 210x160 screen is upscaling."""
+FRAME_STACK_RANGE = (1, 16)
+FRAME_SKIP_RANGE = (1, 64)
+
+
+def config_problems(cfg: TrainConfig) -> list[str]:
+    """One line per config value out of range, checked before anything is allocated; [] when all are fine.
+
+    Kept apart from ``TrainConfig.validate`` so that fields added later can bring their own checks here.
+    """
+    out: list[str] = []
+
+    def check(flag: str, value: Any, lo: float | None, hi: float | None, *, integer: bool = False,
+              lo_open: bool = False, optional: bool = False) -> None:  # fmt: skip
+        if value is None and optional:
+            return
+        kind = "a whole number" if integer else "a number"
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        ok = ok and not isinstance(value, bool) and math.isfinite(value)
+        if ok and lo is not None:
+            ok = value > lo if lo_open else value >= lo
+        if ok and hi is not None:
+            ok = value <= hi
+        if not ok:
+            if lo is not None and hi is not None:
+                rng = f"in ({lo}, {hi}]" if lo_open else f"in [{lo}, {hi}]"
+            elif lo is not None:
+                rng = f"> {lo}" if lo_open else f">= {lo}"
+            else:
+                rng = ""
+            out.append(f"--{flag.replace('_', '-')} {value!r}: expected {kind} {rng}".rstrip())
+
+    check("seed", cfg.seed, 0, MAX_SEED, integer=True)
+    check("num_envs", cfg.num_envs, 1, None, integer=True)
+    check("total_steps", cfg.total_steps, 1, None, integer=True, optional=True)
+    check("checkpoint_every", cfg.checkpoint_every, 1, None, integer=True)
+    check("keep_checkpoints", cfg.keep_checkpoints, 1, None, integer=True)
+    check("obs_norm_init_steps", cfg.obs_norm_init_steps, 0, None, integer=True)
+    check("num_workers", cfg.num_workers, 0, None, integer=True, optional=True)
+    check("torch_threads", cfg.torch_threads, 1, None, integer=True, optional=True)
+    e = cfg.env_cfg
+    check("env_cfg.frame_size", e.frame_size, *FRAME_SIZE_RANGE, integer=True)
+    check("env_cfg.frame_stack", e.frame_stack, *FRAME_STACK_RANGE, integer=True)
+    check("env_cfg.frame_skip", e.frame_skip, *FRAME_SKIP_RANGE, integer=True)
+    check("env_cfg.sticky_action_prob", e.sticky_action_prob, 0, 1)
+    check("env_cfg.max_episode_steps", e.max_episode_steps, 1, None, integer=True)
+    check("env_cfg.noop_max", e.noop_max, 0, None, integer=True)
+    check("env_cfg.procgen_frame_stack", e.procgen_frame_stack, *FRAME_STACK_RANGE, integer=True)
+    check("env_cfg.procgen_random_action_prob", e.procgen_random_action_prob, 0, 1)
+    p = cfg.ppo
+    check("ppo.rollout_steps", p.rollout_steps, 2, None, integer=True)
+    for name in ("gamma_ext", "gamma_int", "gamma_baseline", "gae_lambda"):
+        check(f"ppo.{name}", getattr(p, name), 0, 1)
+    for name in ("ext_adv_coef", "int_adv_coef", "entropy_coef", "value_coef"):
+        check(f"ppo.{name}", getattr(p, name), 0, None)
+    check("ppo.epochs", p.epochs, 1, None, integer=True)
+    check("ppo.minibatch_size", p.minibatch_size, 1, None, integer=True)
+    sizes = (p.minibatch_size, p.rollout_steps, cfg.num_envs)
+    batch_ok = all(isinstance(x, int) for x in sizes) and p.rollout_steps >= 2 and cfg.num_envs >= 1
+    if batch_ok and p.minibatch_size > p.rollout_steps * cfg.num_envs:  # a bad batch is reported alone
+        out.append(
+            f"--ppo.minibatch-size {p.minibatch_size}: larger than the batch, --ppo.rollout-steps x "
+            f"--num-envs = {p.rollout_steps * cfg.num_envs}"
+        )
+    check("ppo.clip_eps", p.clip_eps, 0, None, lo_open=True)
+    check("ppo.lr", p.lr, 0, None, lo_open=True)
+    check("ppo.max_grad_norm", p.max_grad_norm, 0, None, lo_open=True)
+    m = cfg.motivation  # MotivationConfig.__post_init__ checks its lr, minibatch, epochs, keep prob, pairs
+    check("motivation.eta", m.eta, 0, None, optional=True)
+    check("motivation.state_norm_var_floor", m.state_norm_var_floor, 0, None, lo_open=True)
+    for name in ("augment_prob", "tile_zero_prob"):
+        check(f"motivation.{name}", getattr(m, name), 0, 1)
+    for name in ("magnitude_threshold", "noise_amplitude", "std_norm_weight", "std_uniform_weight",
+                 "vicreg_inv_weight", "vicreg_var_weight", "vicreg_cov_weight"):  # fmt: skip
+        check(f"motivation.{name}", getattr(m, name), 0, None)
+    return out
 
 
 def paper_total_steps(env_id: str) -> int:

@@ -960,23 +960,26 @@ def _pool_worker(
         obs_shape = (cfg.frame_stack, cfg.frame_size, cfg.frame_size)
         bufs = _VecBuffers(num_envs, obs_shape, np.frombuffer(shared, np.uint8))
         batch = _AtariBatch(cfg, seed, bufs, lo, hi)
+        reply = _OK
     except Exception:
-        conn.send_bytes(_ERROR + traceback.format_exc().encode())
-        return
-    conn.send_bytes(_OK)
-    while True:
-        try:
-            cmd = conn.recv_bytes()
-        except EOFError:
-            return  # the parent is gone
-        if cmd == _CLOSE:
-            return
-        try:
-            batch.step() if cmd == _STEP else batch.reset()
-            reply = _OK
-        except Exception:
-            reply = _ERROR + traceback.format_exc().encode()
+        batch, reply = None, _ERROR + traceback.format_exc().encode()
+    # Every pipe operation may find the parent gone (killed, or crashed): EOF, a broken pipe, or a reset
+    # when it died with our reply unread. The worker then just ends, without a traceback on the shared
+    # stderr that would bury the parent's own last words.
+    try:
         conn.send_bytes(reply)
+        while batch is not None:
+            cmd = conn.recv_bytes()
+            if cmd == _CLOSE:
+                return
+            try:
+                batch.step() if cmd == _STEP else batch.reset()
+                reply = _OK
+            except Exception:
+                reply = _ERROR + traceback.format_exc().encode()
+            conn.send_bytes(reply)
+    except (EOFError, OSError):
+        return  # the parent is gone
 
 
 class AtariPoolVecEnv(VecEnv):

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -25,18 +26,23 @@ import torch
 from trainer.advantages import RewardForwardFilter, gae
 from trainer.agent import Agent, build_agent, load_agent, save_agent
 from trainer.checkpoint import (
-    CheckpointError,
     atomic_write,
     checkpoint_name,
-    list_checkpoints,
     prune_checkpoints,
     save_torch,
 )
 from trainer.config import TrainConfig, from_dict, to_dict
-from trainer.distributed import Distributed
+from trainer.distributed import Distributed, env_rank
 from trainer.envs import VecEnv, is_procgen, make_vec_env
 from trainer.metrics import MetricsWriter, truncate_metrics
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
+from trainer.resume import (
+    find_resume_point,
+    holds_a_run,
+    remove_stale_temps,
+    set_aside_everything,
+    set_aside_passed_over,
+)
 from trainer.runs import lock_run_dir
 from trainer.stop import StopFlag
 
@@ -160,14 +166,25 @@ class Trainer:
     """Owns the envs, the agent, the optimiser and the run folder."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
+        cfg.validate()  # before the folder is touched (--restart) or anything is allocated
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         resume_state = None
-        if resume:
-            cfg, resume_state = self._prepare_resume(cfg)
-        elif list_checkpoints(self.ckpt_dir):
+        if resume and cfg.restart:
             raise TrainError(
-                f"{self.run_dir} already holds checkpoints; pass --resume to continue it or pick another --run-dir"
+                "--resume and --restart: pick one (continue the run, or set it aside and start over)"
+            )
+        main_rank = env_rank() == 0  # under torchrun only rank 0 moves or removes files of the run folder
+        if cfg.restart and main_rank:
+            aside = set_aside_everything(self.run_dir)
+            if aside is not None:
+                _notice(f"--restart: the old contents of {self.run_dir} are in {aside}")
+        if resume:
+            cfg, resume_state = self._prepare_resume(cfg, main_rank)
+        elif not cfg.restart and (held := holds_a_run(self.run_dir)) is not None:
+            raise TrainError(
+                f"{self.run_dir} already holds a run ({held}); pass --resume to continue it, --restart to set "
+                "it aside and start over, or pick another --run-dir"
             )
         cfg = cfg.resolved()
         # the run as a whole (config.json, checkpoints, global steps) and this rank's share of it
@@ -226,26 +243,31 @@ class Trainer:
         self.metrics: MetricsWriter | None = None
 
     # ---- run folder -------------------------------------------------------------------------------------
-    def _prepare_resume(self, cli_cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
+    def _prepare_resume(self, cli_cfg: TrainConfig, main_rank: bool = True) -> tuple[TrainConfig, dict[str, Any] | None]:
         cfg_path = self.run_dir / "config.json"
         if not cfg_path.exists():
             raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}")
-        cfg = from_dict(json.loads(cfg_path.read_text()))
+        try:
+            cfg = from_dict(json.loads(cfg_path.read_text()))
+        except (ValueError, TypeError) as e:
+            why = (str(e).splitlines() or [type(e).__name__])[0]
+            raise TrainError(f"--resume: {cfg_path} is not a readable snd config ({why})") from None
         # a resumed run may be given a larger budget or another device; everything else is the run's own
         total = cli_cfg.total_steps if cli_cfg.total_steps is not None else cfg.total_steps
         cfg = dataclasses.replace(cfg, total_steps=total, device=cli_cfg.device, progress=cli_cfg.progress)
-        for ckpt in reversed(list_checkpoints(self.ckpt_dir)):
-            state_path = ckpt.with_suffix(".state.pt")
-            if not state_path.exists():
-                continue
-            try:
-                state = torch.load(state_path, map_location="cpu", weights_only=True)
-                load_agent(ckpt)  # validates the tensors before anything is changed
-            except (CheckpointError, RuntimeError, EOFError, OSError):
-                continue
-            state["checkpoint"] = str(ckpt)
-            return cfg, state
-        return cfg, None  # no complete checkpoint: start over in the same folder
+        point = find_resume_point(self.run_dir, cfg)  # refuses (ResumeError) rather than start over on a run
+        if main_rank:
+            remove_stale_temps(self.run_dir)
+        if point is None:
+            _notice(f"--resume: {self.run_dir} has no checkpoint and no metrics yet; starting from step 0")
+            return cfg, None
+        if point.passed_over and main_rank:
+            aside = set_aside_passed_over(self.run_dir, point)
+            why = "; ".join(f"step {s:,}: {reason}" for s, reason in point.passed_over)
+            kept = f"; its files are in {aside}" if aside is not None else ""
+            _notice(f"--resume: continuing from step {point.step:,}, passing over {why}{kept}")
+        point.state["checkpoint"] = str(point.checkpoint)
+        return cfg, point.state
 
     def _load_resume(self, state: dict[str, Any]) -> None:
         loaded = load_agent(state["checkpoint"], self.device)
@@ -466,8 +488,13 @@ class Trainer:
     def train(self, max_updates: int | None = None) -> list[dict[str, Any]]:
         cfg = self.run_cfg
         total = int(cfg.total_steps)
+        # TensorBoard drops events at steps >= purge_step: those after the checkpoint, not the checkpoint's own
+        purge = self.global_step + 1 if self.global_step else None
         if self.dist.is_main:
-            self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=self.global_step or None)
+            self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=purge)
+            if self.global_step >= total:
+                _notice(f"{self.run_dir} is already at step {self.global_step:,} of {total:,}; nothing to do "
+                        "(pass a larger --total-steps to train further)")  # fmt: skip
         if self.global_step == 0:
             self.init_obs_normaliser()
         bar = None
@@ -502,6 +529,8 @@ class Trainer:
                     bar.set_postfix_str(self._postfix(row), refresh=False)
                 saved = self.global_step >= next_ckpt or self.global_step >= total
                 if saved:
+                    if self.metrics is not None:
+                        self.metrics.flush()  # every event up to the checkpoint is on disk before it exists
                     self._save()
                     next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
                 # SIGTERM / Ctrl-C: the update is done; keep it and stop. Every rank must agree on the update
@@ -536,6 +565,11 @@ class Trainer:
     def close(self) -> None:
         self.envs.close()
         self.dist.close()
+
+
+def _notice(msg: str) -> None:
+    """A line for the user about what happened to the run folder (stderr, like the progress bar)."""
+    print(f"trainer: {msg}", file=sys.stderr, flush=True)
 
 
 def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, Any]]:

@@ -73,6 +73,11 @@ class MetricsWriter:
                 if isinstance(v, (int, float)) and math.isfinite(v):
                     self._tb.add_scalar(k, v, step)
 
+    def flush(self) -> None:
+        """Put buffered TensorBoard events on disk (the JSON rows are flushed as they are written)."""
+        if self._tb is not None:
+            self._tb.flush()
+
     def close(self) -> None:
         try:
             self._f.close()  # may raise again what a failed write raised (a full disk)
