@@ -82,6 +82,13 @@ def player_main(argv: list[str]) -> int:
     except ValueError:
         print(f"snd-player: --size must look like 1600x1000 (got {args.size})", file=sys.stderr)
         return 2
+    from snd_player.qt_check import missing_qt_libraries_message
+
+    problem = missing_qt_libraries_message()
+    if problem:  # Qt would abort with a message naming one library of several
+        print(f"snd-player: {problem}", file=sys.stderr)
+        return 2
+
     if args.screenshot is not None and args.frames is None:
         args.frames = 60
     if args.threads:
@@ -107,13 +114,6 @@ def player_main(argv: list[str]) -> int:
             return 2
     elif args.screenshot is not None:
         print("snd-player: --screenshot needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
-        return 2
-
-    from snd_player.qt_check import missing_qt_libraries_message
-
-    problem = missing_qt_libraries_message()
-    if problem:  # Qt would abort with a message naming one library of several
-        print(f"snd-player: {problem}", file=sys.stderr)
         return 2
 
     from PyQt6.QtWidgets import QApplication

@@ -94,7 +94,7 @@ class FittedLabel:
     def fit(self, *_: object) -> None:
         self.axis.setLabel(self.full, color=self.color)  # measure the long form at the current font
         room = self.axis.geometry().height()
-        text = self.full if self.axis.label.boundingRect().width() <= room else self.short
+        text = self.full if self.axis.label.boundingRect().width() <= room - 4 else self.short
         if text != self.full:
             self.axis.setLabel(text, color=self.color)
         self.text = text
