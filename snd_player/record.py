@@ -234,6 +234,11 @@ class VideoRecorder:
         self.render_s += time.perf_counter() - t0
         self._write(frame, "rgb24")
 
+    def continue_from(self, timeline: EpisodeTimeline, rooms: RoomStats) -> None:
+        """Record on from a running episode: the panels show its steps so far and the session's rooms, as the
+        window does (its Record dialog, from the step on screen). Takes ownership of both."""
+        self._timeline, self._rooms = timeline, rooms
+
     def _track(self, rec: StepRecord) -> EpisodeTimeline:
         """This recorder's own timeline of the episode being recorded, fed with the records it gets."""
         tl = self._timeline

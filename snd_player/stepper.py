@@ -12,6 +12,7 @@ GUI slows the agent down instead of growing a queue.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import traceback
@@ -293,6 +294,10 @@ class Stepper:
             first = s.seek(start)  # exactly the step that was (or would be) on screen
         elif req.from_start:
             s.reset(seed=s.seed)  # cannot seek: the same episode from its seed
+        if req.panels:  # the episode so far and the session's rooms, as the window shows them
+            known = copy.deepcopy(s.timeline)
+            known.truncate(s.t if first is None else first.t)
+            recorder.continue_from(known, copy.deepcopy(s.rooms))
         self._recording = [recorder, req, 0]
         self._on_record({"event": "started", "path": str(recorder.path), "total": req.frames})
         if first is not None:

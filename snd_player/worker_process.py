@@ -6,20 +6,25 @@ thread they take turns with the GUI thread and the window cannot keep 60 frames 
 A child process has a GIL of its own; the window pays only for unpickling the records (a memcpy per frame).
 
 The child rebuilds the session from the checkpoint with the window's seed, greedy setting and keyframe
-interval (``spawn``, never ``fork``: the window's process has Qt and torch threads a fork would copy
-mid-flight), then runs :class:`snd_player.stepper.Stepper` in a loop that sleeps on its command pipe until a
-tick is due. Messages are tuples: to the child ``("cmd", name, value)``, ``("ack",)``, ``("shutdown",)``;
+interval. It is a fresh interpreter (never a fork: the window's process has Qt and torch threads a fork
+would copy mid-flight) started on this module alone, not through ``multiprocessing``'s spawn, which runs the
+parent's main script again in the child (a script without a ``__main__`` guard would open a second
+window). It then runs :class:`snd_player.stepper.Stepper` in a loop that sleeps on its command pipe until a
+tick is due. Messages are tuples: to the child first ``("init", SessionSpec, FeatureProjector | None)``,
+then ``("cmd", name, value)``, ``("ack",)``, ``("shutdown",)``;
 from it ``("ready",)``, ``("batch", StepBatch)``, ``("failed", str)``, ``("state", dict)``,
 ``("record", dict)`` and ``("fatal", str)`` when the session cannot be rebuilt.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QObject, QSocketNotifier, pyqtSignal, pyqtSlot
@@ -53,6 +58,23 @@ class SessionSpec:
             device=str(getattr(session.agent, "device", "cpu")),
             torch_threads=torch.get_num_threads(),
         )
+
+
+_CHILD_CODE = (
+    "import sys; sys.path.insert(0, sys.argv[3]); "
+    "from snd_player.worker_process import child_entry; child_entry(int(sys.argv[1]), int(sys.argv[2]))"
+)
+
+
+def child_entry(cmd_fd: int, out_fd: int) -> None:
+    """The child's entry point: its two pipe ends, then the init message, then :func:`_child_main`."""
+    cmd, out = Connection(cmd_fd, writable=False), Connection(out_fd, readable=False)
+    try:
+        msg = cmd.recv()
+    except EOFError:
+        return
+    if msg[0] == "init":
+        _child_main(msg[1], msg[2], cmd, out)
 
 
 def _child_main(
@@ -149,26 +171,25 @@ class ProcessSessionWorker(QObject):
     # -- slots, run in the worker thread ------------------------------------------------------------------
     @pyqtSlot()
     def start(self) -> None:
-        ctx = mp.get_context("spawn")
-        cmd_r, cmd_w = ctx.Pipe(duplex=False)
-        out_r, out_w = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(
-            target=_child_main,
-            args=(self.spec, self.projector, cmd_r, out_w),
-            name="snd-session-worker",
-            daemon=True,
+        cmd_r, cmd_w = os.pipe()
+        out_r, out_w = os.pipe()
+        root = str(Path(__file__).resolve().parent.parent)  # where snd_player is, installed or not
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_CODE, str(cmd_r), str(out_w), root], pass_fds=(cmd_r, out_w)
         )
-        self._proc.start()
-        cmd_r.close()
-        out_w.close()  # so a dead child reads as end-of-file here
+        os.close(cmd_r)
+        os.close(out_w)  # so a dead child reads as end-of-file here
+        cmd = Connection(cmd_w, readable=False)
+        cmd.send(("init", self.spec, self.projector))
+        out_r = Connection(out_r, writable=False)
         self._out = out_r
         self._notifier = QSocketNotifier(out_r.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._read)
         with self._send_lock:
-            self._cmd = cmd_w
+            self._cmd = cmd
             early, self._early = self._early, []
             for msg in early:
-                cmd_w.send(msg)
+                cmd.send(msg)
 
     @pyqtSlot()
     def shutdown(self) -> None:
@@ -177,10 +198,11 @@ class ProcessSessionWorker(QObject):
             self._notifier.setEnabled(False)
         self._send(("shutdown",))
         if self._proc is not None:
-            self._proc.join(self.JOIN_S)
-            if self._proc.is_alive():
+            try:
+                self._proc.wait(self.JOIN_S)
+            except subprocess.TimeoutExpired:
                 self._proc.terminate()
-                self._proc.join(self.JOIN_S)
+                self._proc.wait(self.JOIN_S)
         with self._send_lock:
             for c in (self._cmd, self._out):
                 if c is not None:

@@ -284,8 +284,8 @@ class ValuePlot(_Follow, pg.PlotWidget):
         legend.setBrush(pg.mkBrush(20, 22, 27, 150))
         legend.addItem(self.v_ext, "V_ext (left)")
         legend.addItem(self.v_int, "V_int (right)")
-        legend.addItem(self.rewards, "reward > 0")
-        legend.addItem(self.penalties, "reward < 0")
+        legend.addItem(self.rewards, "reward &gt; 0")  # legend labels are HTML
+        legend.addItem(self.penalties, "reward &lt; 0")
         self.cursor = _cursor(self.plot)
         self.range_ext = StickyRange()
         self.range_int = StickyRange()

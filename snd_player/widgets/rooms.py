@@ -30,8 +30,7 @@ def cell_texts(
         label = f"{steps}" if steps < 10000 else f"{steps / 1000:.0f}k"
         w, h = big.horizontalAdvance(label), big.height()
         cnt_rect = QRectF(inner.right() - w, inner.bottom() - h, w, h)
-        gap = num_rect.adjusted(-2, -1, 2, 1)
-        if inner.contains(cnt_rect) and not gap.intersects(cnt_rect):
+        if inner.contains(cnt_rect) and not num_rect.adjusted(-1, 0, 1, 0).intersects(cnt_rect):
             out.append((cnt_rect, label, "big"))
     return out
 
@@ -53,6 +52,13 @@ class PyramidMap(QWidget):
         self._cells: list[tuple[QRectF, int]] = []
         self.setMouseTracking(True)
         self.setToolTip(PYRAMID_TIP)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt name
+        return True
+
+    def heightForWidth(self, w: int) -> int:  # noqa: N802 - Qt name
+        # cells 1.45 times wider than high, as painted: a wide dock gets cells big enough for both numbers
+        return max(self.minimumHeight(), int((w - 8) / 9.0 / 1.45 * 4 + 8))
 
     def set_state(
         self, visits: Counter[RoomKey], episode_rooms: set[RoomKey], current: RoomKey | None
