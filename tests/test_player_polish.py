@@ -392,16 +392,16 @@ def test_record_from_the_start_with_the_dashboard_and_cancel(qtbot, window, tmp_
 
 
 # -- 60 FPS: the session in a child process ------------------------------------------------------------------
-def test_process_worker_plays_seeks_exactly_and_stops_its_child(qtbot, tmp_path, tiny_checkpoint):  # noqa: F811
-    from snd_player.session import Session
-
+def test_process_worker_plays_seeks_exactly_and_stops_its_child(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811
     win = MainWindow(
         settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), seed=2, session_process=True
     )
     qtbot.addWidget(win)
     win.show()
     win.set_speed(0.0)
-    win.set_session(Session.from_checkpoint(tiny_checkpoint, seed=2), autoplay=False)
+    win.set_session(
+        make_session(tiny_agent, tiny_checkpoint, seed=2), autoplay=False
+    )  # the child loads its own
     recs: list = []
     win.worker.worker.batch_ready.connect(lambda b: recs.extend(b.records))
     play_and_wait(qtbot, win, 24)
@@ -417,7 +417,7 @@ def test_process_worker_plays_seeks_exactly_and_stops_its_child(qtbot, tmp_path,
     for r in recs[1:]:
         assert r.action == first[r.t].action and np.array_equal(r.obs, first[r.t].obs)
     # the child stepped a copy rebuilt from the checkpoint: the same episode the thread would play
-    local = Session.from_checkpoint(tiny_checkpoint, seed=2)
+    local = make_session(tiny_agent, tiny_checkpoint, seed=2)
     try:
         assert all(np.array_equal(local.step().frame, first[t].frame) for t in range(6))
     finally:
