@@ -136,8 +136,8 @@ def test_axis_labels_clear_wide_ticks_at_1600x1000(qtbot, window):
 
     play_and_wait(qtbot, window, 20)
     tl = EpisodeTimeline(0, window.session.heat_grid)
-    for i, rec in enumerate(window.timeline and [window.last] * 20):
-        tl.put(dataclasses.replace(rec, t=i, v_ext=-1e-4 * (i % 3), r_int=1e-4 * (i % 5) + 0.000123))
+    for i in range(20):  # ticks six characters wide: "-0.0001", "0.00052"
+        tl.put(dataclasses.replace(window.last, t=i, v_ext=-1e-4 * (i % 3), r_int=1e-4 * (i % 5) + 0.000123))
     window.values.update_from(tl, 19)
     window.intrinsic.update_from(tl, 19)
     settle(qtbot, window)
