@@ -456,3 +456,11 @@ def test_dashboard_draws_the_error_curve_apart_and_the_projection(tiny_agent, ti
     proj = d.layout.projection
     inner = img[proj.top() + 30 : proj.bottom() - 10, proj.left() + 10 : proj.right() - 10, :3]
     assert len(np.unique(inner.reshape(-1, 3), axis=0)) > 3  # points drawn, not an empty panel
+
+
+def test_procgen_buttons_get_readable_names():
+    from trainer.envs import procgen_action_name
+
+    assert procgen_action_name(("LEFT", "UP")) == "LEFT+UP"
+    assert procgen_action_name(()) == "NOOP"
+    assert procgen_action_name(("D",)) == "FIRE" and procgen_action_name(("a",)) == "BUTTON_A"
