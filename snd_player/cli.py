@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,9 @@ def player_main(argv: list[str]) -> int:
     except ValueError:
         print(f"snd-player: --size must look like 1600x1000 (got {args.size})", file=sys.stderr)
         return 2
+    headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if args.screenshot is not None and headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a grab needs no screen, nor X11's libraries
     from snd_player.qt_check import missing_qt_libraries_message
 
     problem = missing_qt_libraries_message()
