@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -98,6 +99,16 @@ def player_main(argv: list[str]) -> int:
     except ValueError:
         print(f"snd-player: --size must look like 1600x1000 (got {args.size})", file=sys.stderr)
         return 2
+    headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if args.screenshot is not None and headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a grab needs no screen, nor X11's libraries
+    from snd_player.qt_check import missing_qt_libraries_message
+
+    problem = missing_qt_libraries_message()
+    if problem:  # Qt would abort with a message naming one library of several
+        print(f"snd-player: {problem}", file=sys.stderr)
+        return 2
+
     if args.screenshot is not None and args.frames is None:
         args.frames = 60
     if args.threads:
@@ -121,23 +132,21 @@ def player_main(argv: list[str]) -> int:
         except RunError as e:
             print(f"snd-player: {e}", file=sys.stderr)
             return 2
-    session, session_error = None, None
+    session = None
     if ckpt is not None:
         try:
             session = Session.from_checkpoint(ckpt, seed=args.seed, greedy=args.greedy, device=args.device)
         except (CheckpointError, EnvError, OSError) as e:
-            if args.screenshot is not None:
-                print(f"snd-player: {e}", file=sys.stderr)
-                return 2
-            session_error = str(e)  # the window opens anyway and shows the reason
+            # a terminal or a script sees why, and no window opens behind an error dialog
+            print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+            return 2
     elif args.screenshot is not None:
         print("snd-player: --screenshot needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
         return 2
 
-    from PyQt6.QtWidgets import QApplication, QMessageBox
+    from PyQt6.QtWidgets import QApplication
 
     from snd_player.main_window import MainWindow
-    from snd_player.record import connect_record_action
     from snd_player.widgets.theme import apply_dark_theme
     from snd_player.worker import SPEEDS
 
@@ -145,8 +154,8 @@ def player_main(argv: list[str]) -> int:
     app.setApplicationName("snd-player")
     app.setOrganizationName("snd")
     apply_dark_theme(app)
-    win = MainWindow(seed=args.seed, greedy=args.greedy)
-    connect_record_action(win)  # Record button -> file dialog -> `snd-player record` in the background
+    # the session steps in a child process: the window's own GIL is left to drawing (60 frames a second)
+    win = MainWindow(seed=args.seed, greedy=args.greedy, session_process=True)
     win.resize(w, h)
     win.set_view_mode(args.view)
     win.set_speed(0.0 if args.screenshot is not None else speed)
@@ -159,8 +168,6 @@ def player_main(argv: list[str]) -> int:
             win._add_recent(ckpt.resolve())
         if args.frames is not None:
             win.play(args.frames)
-    elif session_error is not None:
-        QMessageBox.critical(win, "Cannot open checkpoint", session_error)
 
     session = None
     if args.screenshot is not None:

@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 from PyQt6.QtCore import QPointF, QRect, QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter, QPen
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
+from pyqtgraph.colormap import get as pg_colormap
 from pyqtgraph.functions import create_qpolygonf, ndarray_from_qpolygonf
 
 from snd_player.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, RoomStats, is_montezuma, mr_room_cell
 from snd_player.widgets import theme
+from snd_player.widgets.rooms import cell_texts
 
 if TYPE_CHECKING:
     from snd_player.session import Session, StepRecord
@@ -109,6 +111,7 @@ class Layout:
     intrinsic: QRect
     values: QRect
     policy: QRect
+    projection: QRect
     rooms: QRect
 
     @classmethod
@@ -118,7 +121,8 @@ class Layout:
         # at least 540 pixels high, so the panels stay readable next to a small game frame
         height = _round_up(max(header_h + pad + gh + pad + status_h + pad, MIN_HEIGHT), 8)
         left_w = max(gw, 320) + 2 * pad
-        width = _round_up(left_w + max(720, round(height * 16 / 9) - left_w), 8)
+        # at least 960 pixels for the panels: policy, feature projection and rooms share the bottom row
+        width = _round_up(left_w + max(960, round(height * 16 / 9) - left_w), 8)
         game_h = height - header_h - 3 * pad - status_h
         game = QRect((left_w - gw) // 2, header_h + pad + (game_h - gh) // 2, gw, gh)
         status = QRect(pad, height - pad - status_h, left_w - 2 * pad, status_h)
@@ -127,7 +131,9 @@ class Layout:
         h_int = int(avail * 0.29)
         h_val = int(avail * 0.25)
         h_bot = avail - h_int - h_val - 2 * pad
-        w_pol = int(rw * 0.47)
+        w_pol = int(rw * 0.36)
+        w_proj = int(rw * 0.30)
+        y_bot = y0 + h_int + h_val + 2 * pad
         return cls(
             width=width,
             height=height,
@@ -136,8 +142,9 @@ class Layout:
             status=status,
             intrinsic=QRect(x0, y0, rw, h_int),
             values=QRect(x0, y0 + h_int + pad, rw, h_val),
-            policy=QRect(x0, y0 + h_int + h_val + 2 * pad, w_pol, h_bot),
-            rooms=QRect(x0 + w_pol + pad, y0 + h_int + h_val + 2 * pad, rw - w_pol - pad, h_bot),
+            policy=QRect(x0, y_bot, w_pol, h_bot),
+            projection=QRect(x0 + w_pol + pad, y_bot, w_proj, h_bot),
+            rooms=QRect(x0 + w_pol + w_proj + 2 * pad, y_bot, rw - w_pol - w_proj - 2 * pad, h_bot),
         )
 
 
@@ -252,6 +259,7 @@ _STAR = [
     )
     for i in range(10)
 ]
+_TRIANGLE = [(0.0, 0.8), (-0.8, -0.6), (0.8, -0.6)]  # pointing down
 
 
 class _Plot:
@@ -301,10 +309,24 @@ class Dashboard:
         self._f_room = _font(10)
         self._f_count = _font(12, bold=True)
         self._fm_text = QFontMetrics(self._f_text)
+        self._fm_room, self._fm_count = QFontMetricsF(self._f_room), QFontMetricsF(self._f_count)
+        self._heat_lut = pg_colormap("inferno").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
         self._fm_title = QFontMetrics(self._f_title)
-        self._int = _Plot(self.layout.intrinsic)
+        # r_int = clip(eta * error): on one pair of axes the two curves coincide (the legend promised two
+        # and one showed), so error gets its own plot under r_int, as in the window
+        ri = self.layout.intrinsic
+        h_top = int((ri.height() - 26 - 22) * 0.55)
+        self._int = _Plot(QRect(ri.x(), ri.y(), ri.width(), 26 + h_top + 4), bottom=4)
+        self._err = _Plot(
+            QRect(ri.x(), ri.y() + 26 + h_top + 4, ri.width(), ri.height() - 26 - h_top - 4), top=4
+        )
+        self._proj = _Plot(self.layout.projection, left_w=10, right_w=10, top=26, bottom=10)
+        from snd_player.projection import FeatureProjector
+
+        self._projector = FeatureProjector()
+        self._proj_state: tuple[int, int] = (-1, -1)  # (episode, steps fed) to the projector
         self._val = _Plot(self.layout.values)
-        self._poly = [_PolylineBuffer() for _ in range(4)]
+        self._poly = [_PolylineBuffer() for _ in range(5)]
         self._montezuma = is_montezuma(info.env_id)
         self._pen_cache: dict[tuple[str, float, bool], QPen] = {}
         self._cursor_pen = QPen(_color(theme.CURSOR, 150), 1.0)
@@ -374,7 +396,7 @@ class Dashboard:
         p.fillRect(L.game.adjusted(-2, -2, 2, 2), QColor(theme.GRID))
         self._panel(p, L.intrinsic, "intrinsic motivation")
         if info.has_motivation:
-            items = [("r_int (left)", theme.R_INT, False), ("distillation error (right)", theme.ERROR, False)]
+            items = [("r_int (top)", theme.R_INT, False), ("distillation error (below)", theme.ERROR, False)]
             if not info.is_procgen:
                 items.append(("room change", theme.ROOM_LINE, True))
             self._legend(p, L.intrinsic, "intrinsic motivation", items)
@@ -388,7 +410,9 @@ class Dashboard:
                 ("V_int (right)", theme.V_INT, False),
             ],
         )
+        self._markers_legend(p, L.values)
         self._panel(p, L.policy, "policy")
+        self._panel(p, L.projection, "feature projection")
         self._panel(p, L.rooms, "rooms")
         # action names, one row per action
         rows = self._policy_rows()
@@ -435,6 +459,7 @@ class Dashboard:
             self._draw_intrinsic(p, timeline, n, rec.t)
             self._draw_values(p, timeline, n, rec.t)
             self._draw_policy(p, rec)
+            self._draw_projection(p, timeline, n, rec.t)
             self._draw_rooms(p, rec, timeline, rooms)
         finally:
             p.end()
@@ -489,8 +514,10 @@ class Dashboard:
         right: tuple[float, float] | None,
         left_color: str,
         right_color: str,
+        x_labels: bool = True,
     ) -> None:
-        """Grid, x ticks (episode steps) and the tick labels of the left and right y axes."""
+        """Grid, x ticks (episode steps, labelled unless ``x_labels`` is False) and the tick labels of the
+        left and right y axes."""
         a = plot.area
         p.setFont(self._f_tick)
         grid = self._pen(theme.GRID)
@@ -499,8 +526,9 @@ class Dashboard:
             x = int(plot.x_of(v, x_hi))
             p.setPen(grid)
             p.drawLine(x, a.top(), x, a.bottom())
-            p.setPen(QColor(theme.MUTED))
-            p.drawText(QRectF(x - 30, a.bottom() + 3, 60, 14), Qt.AlignmentFlag.AlignHCenter, f"{v:g}")
+            if x_labels:
+                p.setPen(QColor(theme.MUTED))
+                p.drawText(QRectF(x - 30, a.bottom() + 3, 60, 14), Qt.AlignmentFlag.AlignHCenter, f"{v:g}")
         for rng, color, is_left in ((left, left_color, True), (right, right_color, False)):
             if rng is None:
                 continue
@@ -567,7 +595,8 @@ class Dashboard:
     def _draw_intrinsic(self, p: QPainter, tl: EpisodeTimeline, n: int, t: int) -> None:
         plot, x_hi = self._int, self._x_hi(n)
         if not self.info.has_motivation:
-            self._axes(p, plot, x_hi, None, None, theme.R_INT, theme.ERROR)
+            self._axes(p, plot, x_hi, None, None, theme.R_INT, theme.ERROR, x_labels=False)
+            self._axes(p, self._err, x_hi, None, None, theme.R_INT, theme.ERROR)
             p.setFont(self._f_text)
             p.setPen(QColor(theme.MUTED))
             p.drawText(
@@ -578,8 +607,8 @@ class Dashboard:
         e = tl.array("int_error")[:n]
         lr = data_range(r, include_zero=True)
         rr = data_range(e, include_zero=True)
-        self._axes(p, plot, x_hi, lr, rr, theme.R_INT, theme.ERROR)
-        a = plot.area
+        self._axes(p, plot, x_hi, lr, None, theme.R_INT, theme.ERROR, x_labels=False)
+        self._axes(p, self._err, x_hi, rr, None, theme.ERROR, theme.ERROR)
         changes = tl.room_changes()
         changes = changes[changes < n]
         if changes.size:
@@ -587,15 +616,18 @@ class Dashboard:
             p.setFont(self._f_tick)
             room = tl.array("room")
             last_label = -1e9
+            a, b = plot.area, self._err.area
             for c in changes:
                 x = float(plot.x_of(float(c), x_hi))
                 p.drawLine(QPointF(x, a.top()), QPointF(x, a.bottom()))
+                p.drawLine(QPointF(x, b.top()), QPointF(x, b.bottom()))
                 if x - last_label > 34:  # label the room entered, unless it would overlap the previous one
                     p.drawText(QPointF(x + 2, a.top() + 11), str(int(room[c])))
                     last_label = x
-        self._curve(p, plot, 0, e, x_hi, rr, theme.ERROR)
+        self._curve(p, self._err, 0, e, x_hi, rr, theme.ERROR)
         self._curve(p, plot, 1, r, x_hi, lr, theme.R_INT, bold=True)
         self._cursor(p, plot, t, x_hi)
+        self._cursor(p, self._err, t, x_hi)
 
     def _draw_values(self, p: QPainter, tl: EpisodeTimeline, n: int, t: int) -> None:
         plot, x_hi = self._val, self._x_hi(n)
@@ -606,18 +638,88 @@ class Dashboard:
         self._axes(p, plot, x_hi, lr, rr, theme.V_EXT, theme.V_INT)
         self._curve(p, plot, 2, vi, x_hi, rr, theme.V_INT)
         self._curve(p, plot, 3, ve, x_hi, lr, theme.V_EXT, bold=True)
-        hits = np.flatnonzero(tl.array("raw_reward")[:n] != 0)
-        if hits.size:
+        raw = tl.array("raw_reward")[:n]
+        for hits, color, shape in (
+            (np.flatnonzero(raw > 0), theme.R_EXT, _STAR),
+            (np.flatnonzero(raw < 0), theme.R_NEG, _TRIANGLE),  # a penalty is not a find
+        ):
+            if not hits.size:
+                continue
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             p.setPen(self._pen("#000000", 0.6))
-            p.setBrush(QColor(theme.R_EXT))
+            p.setBrush(QColor(color))
             xs = plot.x_of(hits.astype(np.float64), x_hi)
             ys = plot.y_of(ve[hits], *lr)
             for x, y in zip(xs[-64:], ys[-64:]):
-                p.drawPolygon([QPointF(x + 7 * dx, y + 7 * dy) for dx, dy in _STAR])
+                p.drawPolygon([QPointF(x + 7 * dx, y + 7 * dy) for dx, dy in shape])
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         self._cursor(p, plot, t, x_hi)
+
+    def _markers_legend(self, p: QPainter, r: QRect) -> None:
+        """Right end of the values title line: the two reward markers."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setFont(self._f_small)
+        fm = QFontMetrics(self._f_small)
+        x, y = r.right() - 10, r.y() + 13
+        for label, color, shape in (
+            ("reward < 0", theme.R_NEG, _TRIANGLE),
+            ("reward > 0", theme.R_EXT, _STAR),
+        ):
+            x -= fm.horizontalAdvance(label)
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(x, y + 4, label)
+            x -= 12
+            p.setPen(self._pen("#000000", 0.6))
+            p.setBrush(QColor(color))
+            p.drawPolygon([QPointF(x + 6 * dx, y + 6 * dy) for dx, dy in shape])
+            x -= 18
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+    def _draw_projection(self, p: QPainter, tl: EpisodeTimeline, n: int, t: int) -> None:
+        """The window's feature projection: this episode's target features on their two main directions
+        (the same incremental PCA, fed with the recorded steps), coloured by room or by time."""
+        plot = self._proj
+        a = plot.area
+        feats = tl.features[:n]
+        if not self.info.has_motivation or feats.shape[1] == 0:
+            p.setFont(self._f_small)
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(a, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, "no target features")
+            return
+        episode, fed = self._proj_state
+        if episode != tl.episode:
+            fed = 0
+        for i in range(fed, n):
+            self._projector.add(feats[i])
+        self._proj_state = (tl.episode, n)
+        basis = self._projector.basis
+        if basis is None:
+            p.setFont(self._f_small)
+            p.setPen(QColor(theme.MUTED))
+            p.drawText(a, Qt.AlignmentFlag.AlignCenter, "collecting features for the first fit…")
+            return
+        xy = basis.project(feats).astype(np.float64)  # (n, 2)
+        (x_lo, x_hi), (y_lo, y_hi) = data_range(xy[:, 0]), data_range(xy[:, 1])
+        px = a.x() + (xy[:, 0] - x_lo) / (x_hi - x_lo) * (a.width() - 1)
+        py = a.y() + (1.0 - (xy[:, 1] - y_lo) / (y_hi - y_lo)) * (a.height() - 1)
+        room, level = tl.array("room")[:n], tl.array("level")[:n]
+        if (room >= 0).any():  # by room, as the window does for games with rooms
+            keys = np.maximum(level, 0).astype(np.int64) * 1000 + np.maximum(room, 0)
+            colors = {int(k): theme.room_color(int(k) // 1000, int(k) % 1000) for k in np.unique(keys)}
+        else:  # by time
+            keys = np.minimum(np.arange(n) // theme.TIME_SPAN, len(theme.TIME_COLORS) - 1)
+            colors = {int(k): QColor(theme.TIME_COLORS[int(k)]) for k in np.unique(keys)}
+        for k, color in colors.items():
+            sel = keys == k
+            p.setPen(QPen(color, 3.0))
+            p.drawPoints(self._poly[4].fill(px[sel], py[sel]))
+        c = min(max(t, 0), n - 1)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(self._pen("#ffffff", 2.0))
+        p.drawEllipse(QPointF(px[c], py[c]), 6.0, 6.0)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def _draw_policy(self, p: QPainter, rec: StepRecord) -> None:
         r = self.layout.policy
@@ -701,14 +803,46 @@ class Dashboard:
         )
         p.setFont(self._f_small)
         p.setPen(QColor(theme.MUTED))
-        note = "steps per room, all episodes · outlined: this episode · white: now"
-        p.drawText(QRectF(r.x() + 10, grid_bottom + 4, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, note)
+        fm = QFontMetrics(self._f_small)
+        note = "cell: room (top left), steps there (bottom right); white: now"
+        p.drawText(
+            QRectF(r.x() + 10, grid_bottom + 4, r.width() - 20, 16),
+            Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(note, Qt.TextElideMode.ElideRight, r.width() - 20),
+        )
+        y = grid_bottom + 20
         if beyond:
             p.setPen(QColor(theme.TEXT))
             text = "beyond level 1: " + ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)
             p.drawText(
-                QRectF(r.x() + 10, grid_bottom + 20, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, text
+                QRectF(r.x() + 10, y, r.width() - 20, 16),
+                Qt.AlignmentFlag.AlignLeft,
+                fm.elidedText(text, Qt.TextElideMode.ElideRight, r.width() - 20),
             )
+            y += 16
+        if current is not None and stats is not None and rec.x >= 0 and rec.y >= 0:
+            self._heat(p, QRectF(r.x() + 10, y + 6, r.width() - 20, r.bottom() - y - 14), stats, tl, current)
+
+    def _heat(self, p: QPainter, area: QRectF, stats: RoomStats, tl: EpisodeTimeline, current) -> None:
+        """The window's heat map: positions in the current room over all episodes, log scale, y up."""
+        if area.height() < 40:
+            return
+        heat = stats.heat_for(current, tl).astype(np.float32)  # (X bins, Y bins)
+        level = np.log1p(heat) / max(float(np.log1p(heat.max())), 1e-6)
+        rgb = self._heat_lut[(level.T[::-1] * 255).astype(np.uint8)]  # rows = y, top row = highest y
+        h, w = rgb.shape[:2]
+        k = max(1, int(min((area.height() - 16) / h, area.width() / w)))
+        big = np.ascontiguousarray(scale_nearest(rgb, k))  # alive while the QImage borrows its memory
+        img = QImage(big.data, big.shape[1], big.shape[0], big.strides[0], QImage.Format.Format_RGB888)
+        p.setFont(self._f_small)
+        p.setPen(QColor(theme.MUTED))
+        name = f"room {current[1]}" if current[0] <= 0 else f"level {current[0] + 1} room {current[1]}"
+        p.drawText(
+            QRectF(area.x(), area.y(), area.width(), 14),
+            Qt.AlignmentFlag.AlignLeft,
+            f"positions in {name} (log)",
+        )
+        p.drawImage(QPointF(area.x() + (area.width() - w * k) / 2, area.y() + 16), img)
 
     def _room_bars(self, p: QPainter, area: QRectF, visits, ep_rooms, current) -> None:
         """Games without a map: one bar per room, length by steps (all episodes), in room-id order; this
@@ -776,20 +910,10 @@ class Dashboard:
                 p.setBrush(fill)
                 p.drawRect(rect)
                 p.setPen(QColor("#0d0f13") if n else QColor(theme.MUTED))
-                p.setFont(self._f_room)
-                p.drawText(
-                    rect.adjusted(3, 1, -2, -1),
-                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                    str(room),
-                )
-                if n:
-                    p.setFont(self._f_count)
-                    label = f"{n}" if n < 10000 else f"{n / 1000:.0f}k"
-                    p.drawText(
-                        rect.adjusted(2, 1, -3, -2),
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-                        label,
-                    )
+                # the window's rule: the count only where it does not touch the room number
+                for tr, text, kind in cell_texts(rect, room, n, self._fm_room, self._fm_count):
+                    p.setFont(self._f_room if kind == "small" else self._f_count)
+                    p.drawText(tr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
         p.setBrush(Qt.BrushStyle.NoBrush)
         return y0 + 4 * ch
 

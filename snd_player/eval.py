@@ -313,6 +313,11 @@ def report_csv(results: list[EpisodeResult]) -> str:
 def check_writable(path: Path, suffix: str) -> None:
     if path.suffix.lower() != suffix:
         raise EvalError(f"{path}: the report is JSON; give a path ending in {suffix}")
+    if not path.parent.is_dir():  # `--out newdir/report.json` makes the folder, as `trainer train` does
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise EvalError(f"{path}: cannot create folder {path.parent} ({e.strerror or e})") from None
     problem = output_path_problem(path, (suffix,))
     if problem:
         raise EvalError(problem)

@@ -7,12 +7,13 @@ own thread, and hands over :class:`~snd_player.worker.StepBatch` objects. Batche
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QSettings, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QApplication,
@@ -38,6 +39,7 @@ from snd_player.run_support import RunSupport
 from snd_player.session import Session
 from snd_player.timeline import EpisodeTimeline, RoomStats, is_montezuma
 from snd_player.widgets import theme
+from snd_player.widgets.export import ExportMenu
 from snd_player.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
 from snd_player.widgets.plots import IntrinsicPlot, ValuePlot
 from snd_player.widgets.policy import PolicyBars
@@ -50,6 +52,33 @@ DEMO_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo.safetensors
 TRAIN_HINT = "trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv"
 DRAW_FPS = 60
 MAX_RECENT = 8
+PANEL_TIPS = {
+    "dock_policy": "Policy: the probability of each action in this state; the chosen one is yellow. Entropy "
+    "near its maximum means the agent is unsure.",
+    "dock_intrinsic": "Intrinsic motivation: r_int the agent was trained on (top) and the raw distillation "
+    "error of the predictor against the target (bottom), per step; dashed lines mark room changes. "
+    "Drag or wheel to zoom, double-click to follow the episode again, right-click to save.",
+    "dock_values": "Values: the critic's expected extrinsic (V_ext, left axis) and intrinsic (V_int, right "
+    "axis) return; stars mark game rewards (gold: positive, red: negative). Right-click to save.",
+    "dock_projection": "Feature projection: the target network's features of every step of this episode, "
+    "projected on their two main directions (PCA refitted as the agent plays); the ringed point is the "
+    "current step. Right-click to save.",
+    "dock_rooms": "Rooms visited: rooms reached this episode and this session (steps spent in each), and "
+    "where in the current room the agent has been (heat map, log scale).",
+    "game": "The game as the agent plays it (V cycles to the network's input); click here to give the "
+    "keyboard back to the shortcuts.",
+}
+"""What each panel shows, as tooltips (the dock title bar and the panel itself)."""
+DEFAULT_DOCK_SIZES = {
+    "policy": 300 / 1600,
+    "projection": 420 / 1600,
+    "rooms": 380 / 1600,
+    "bottom": 310 / 1000,
+}
+"""Dock sizes as fractions of the window, so 1280x720 and 1920x1080 get the proportions of 1600x1000."""
+
+
+_LEAVE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
 
 def speed_label(s: float) -> str:
@@ -63,11 +92,18 @@ def header_html(meta: dict[str, Any], path: Path | None) -> str:
     steps = meta.get("global_step")
     steps_s = f"{int(steps):,} steps trained" if isinstance(steps, int | float) else "steps unknown"
     date = str(meta.get("created", ""))[:10] or "date unknown"
-    sep = f"<span style='color:{theme.MUTED}'>&nbsp;·&nbsp;</span>"
+    sep = f"<span style='color:{theme.MUTED}'>&nbsp;· </span>"
+    # <nobr> per segment: a narrow window wraps between segments, never inside "MontezumaRevenge-v5"
     return (
-        f"<span style='font-size:13pt; font-weight:700; color:{theme.ACCENT}'>{algo}</span>{sep}"
-        f"<span style='font-size:12pt'>{env}</span>{sep}{steps_s}{sep}{date}"
+        f"<nobr><span style='font-size:13pt; font-weight:700; color:{theme.ACCENT}'>{algo}</span></nobr>{sep}"
+        f"<nobr><span style='font-size:12pt'>{env}</span></nobr>{sep}<nobr>{steps_s}</nobr>{sep}"
+        f"<nobr>{date}</nobr>"
     )
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:  # setText re-lays out the status bar even for the same text
+        label.setText(text)
 
 
 class WelcomePage(QWidget):
@@ -120,12 +156,21 @@ class MainWindow(QMainWindow):
 
     command = pyqtSignal(str, object)
     record_requested = pyqtSignal(str)
-    """Emitted by the Record button with the checkpoint path; recording itself lives in snd_player.record."""
+    """Emitted with the video's path when a recording from the Record dialog starts."""
     session_changed = pyqtSignal()
     """A session was set (and its worker started): run support follows the open checkpoint's run."""
 
-    def __init__(self, settings: QSettings | None = None, seed: int = 0, greedy: bool = False) -> None:
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        seed: int = 0,
+        greedy: bool = False,
+        session_process: bool = False,
+    ) -> None:
         super().__init__()
+        self.session_process = session_process
+        """Step sessions in a child process (the app, the benchmark) rather than a thread (tests): see
+        snd_player.worker."""
         self.settings = settings if settings is not None else QSettings("snd", "snd-player")
         self.setWindowTitle("snd-player")
         self.resize(1600, 1000)
@@ -166,14 +211,22 @@ class MainWindow(QMainWindow):
         self.header.setWordWrap(True)
         pl.addWidget(self.header)
         self.game = GameView()
-        self.game.setMinimumSize(320, 360)
+        self.game.setToolTip(PANEL_TIPS["game"])
+        self.game.setMinimumSize(240, 160)  # 1280x720 must fit header, game, timeline and its line
+        self.game.setFocusPolicy(
+            Qt.FocusPolicy.ClickFocus
+        )  # a click on the game takes keys from the seed box
         pl.addWidget(self.game, 1)
         self.slider = TimelineSlider()
         self.slider.scrubbed.connect(self.seek)
         pl.addWidget(self.slider)
         self.timeline_label = QLabel("")
         self.timeline_label.setStyleSheet(f"color: {theme.MUTED};")
-        self.timeline_label.setWordWrap(True)
+        self.timeline_label.setToolTip(
+            "bookmarks on the timeline: r_int peaks (orange, below) and rooms entered for the first time "
+            "(teal, above); [ and ] jump between them"
+        )
+        self.timeline_label.setWordWrap(False)  # one line at every width: wrapping pushed it under the docks
         for lab in (self.header, self.timeline_label):  # long lines must not widen the centre
             lab.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         pl.addWidget(self.timeline_label)
@@ -191,7 +244,8 @@ class MainWindow(QMainWindow):
         self.draw_timer = QTimer(self)
         self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.draw_timer.timeout.connect(self._draw)
-        self.draw_timer.start(1000 // DRAW_FPS)
+        # 15 ms, not 16: a tick that fires a little late still leaves the frame interval under 1/60 s
+        self.draw_timer.start(1000 // DRAW_FPS - 1)
         self.runs = RunSupport(self)  # run folders, training panel, follow, File → Compare…
 
     # -- construction -------------------------------------------------------------------------------------
@@ -216,9 +270,7 @@ class MainWindow(QMainWindow):
             "R",
             lambda: self.command.emit("reset", self.seed_box.value()),
         )
-        self.act_new_episode = self._action(
-            "New episode (unseeded)", "Shift+R", lambda: self.command.emit("reset", None)
-        )
+        self.act_new_episode = self._action("New episode (random seed)", "Shift+R", self.new_random_episode)
         self.act_faster = self._action("Faster", "+", lambda: self._bump_speed(+1))
         self.act_faster.setShortcuts([QKeySequence("+"), QKeySequence("=")])
         self.act_slower = self._action("Slower", "-", lambda: self._bump_speed(-1))
@@ -229,6 +281,7 @@ class MainWindow(QMainWindow):
         self.act_start = self._action("Go to episode start", "Home", lambda: self.seek(0))
         self.act_view = self._action("Cycle game view: frame / stack / newest", "V", self._cycle_view)
         self.act_record = self._action("Record video…", "Ctrl+R", self._record)
+        self.act_screenshot = self._action("Save &screenshot…", "Ctrl+Shift+S", self.save_screenshot_dialog)
         self.act_help = self._action("Keyboard shortcuts", "F1", self.show_shortcuts)
         self.act_about = self._action("About snd-player", None, self._about)
         self.act_reset_layout = self._action("Reset panel layout", None, self.reset_layout)
@@ -276,6 +329,7 @@ class MainWindow(QMainWindow):
         self.seed_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.seed_box.setToolTip("env and action-sampling seed; changing it restarts the episode")
         self.seed_box.editingFinished.connect(self._seed_changed)
+        self.seed_box.installEventFilter(self)  # Enter and Escape hand the keys back to the shortcuts
         tb.addWidget(self.seed_box)
         tb.addWidget(QLabel("  "))
         self.greedy_box = QCheckBox("greedy")
@@ -308,6 +362,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = f.addMenu("Open &recent")
         f.addSeparator()
         f.addAction(self.act_record)
+        f.addAction(self.act_screenshot)
         f.addSeparator()
         f.addAction(self.act_quit)
         self.view_menu = mb.addMenu("&View")
@@ -339,6 +394,7 @@ class MainWindow(QMainWindow):
         d = QDockWidget(title, self)
         d.setObjectName(name)
         d.setWidget(widget)
+        d.setToolTip(PANEL_TIPS.get(name, ""))
         d.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -364,6 +420,10 @@ class MainWindow(QMainWindow):
             self.dock_projection,
             self.dock_rooms,
         ]
+        self._applying_sizes = False
+        self._settled_size = None
+        for d in self.docks:
+            d.installEventFilter(self)
         for d in self.docks:
             self.view_menu.addAction(d.toggleViewAction())
         self.view_menu.addSeparator()
@@ -376,6 +436,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """Policy left of the game, projection and rooms right of it, the time plots across the bottom."""
+        self._user_layout = False
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         for d in self.docks:
@@ -389,11 +450,48 @@ class MainWindow(QMainWindow):
         self._default_sizes()
 
     def _default_sizes(self) -> None:
-        """Dock sizes for a 1600x1000 window; only take effect while the docks are visible."""
-        self.resizeDocks([self.dock_policy], [300], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_projection, self.dock_rooms], [420, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_intrinsic], [310], Qt.Orientation.Vertical)
-        self.resizeDocks([self.dock_intrinsic, self.dock_values], [800, 800], Qt.Orientation.Horizontal)
+        """Dock sizes in proportion to the window; only take effect while the docks are visible."""
+        w, h = self.width(), self.height()
+        f = DEFAULT_DOCK_SIZES
+        self.resizeDocks([self.dock_policy], [round(w * f["policy"])], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.dock_projection, self.dock_rooms],
+            [round(w * f["projection"]), round(w * f["rooms"])],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks([self.dock_intrinsic], [round(h * f["bottom"])], Qt.Orientation.Vertical)
+        self.resizeDocks([self.dock_intrinsic, self.dock_values], [w // 2, w // 2], Qt.Orientation.Horizontal)
+        self._applying_sizes = True
+        QTimer.singleShot(0, self._sizes_settled)
+
+    def _sizes_settled(self) -> None:
+        self._applying_sizes = False
+        self._settled_size = self.size()
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt name
+        t = ev.type()
+        if obj is self.seed_box and t == QEvent.Type.KeyPress and ev.key() in _LEAVE_KEYS:
+            # Enter commits the seed (editingFinished) and Escape drops the edit; either way the box lets go,
+            # or Space and the arrows keep going to it instead of play/pause and stepping
+            if ev.key() == Qt.Key.Key_Escape and self.session is not None:
+                self.seed_box.setValue(self.session.seed)
+            QTimer.singleShot(0, self.game.setFocus)
+        elif (
+            t == QEvent.Type.Resize
+            and obj in getattr(self, "docks", ())
+            and not self._applying_sizes
+            and self._settled_size == self.size()
+        ):
+            self._user_layout = True  # a dock separator moved while the window kept its size: the user's
+        return super().eventFilter(obj, ev)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        """Keep the default proportions until the user moves a dock separator: a window shrunk to 1280x720
+        and grown back gets its roomy layout back (Qt alone keeps the cramped sizes)."""
+        super().resizeEvent(ev)
+        if not getattr(self, "_user_layout", True) and self.stack.currentWidget() is self.player:
+            self._applying_sizes = True
+            QTimer.singleShot(0, self._default_sizes)
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
@@ -452,7 +550,8 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open checkpoint", f"{path}: {type(e).__name__}: {first}")
             return False
         QApplication.restoreOverrideCursor()
-        self.set_session(session)
+        # the first checkpoint plays at once; another one opened while paused stays paused
+        self.set_session(session, autoplay=self.session is None or self.playing)
         self._add_recent(Path(path))
         return True
 
@@ -467,6 +566,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(
             f"snd-player — {session.checkpoint.name if session.checkpoint else session.env_id}"
         )
+        self.seed_box.setValue(session.seed)
         self.timeline = EpisodeTimeline(-1, session.heat_grid)
         self.room_stats = RoomStats(session.heat_grid)
         self.basis = None
@@ -483,6 +583,14 @@ class MainWindow(QMainWindow):
         )
         self.projection = ProjectionView(by_room=has_rooms)
         self.rooms = RoomsPanel(session.room_source, is_montezuma(session.env_id), session.heat_grid)
+        self.status_rooms.setText("")  # rooms or levels of the new game, from its first record
+        self.exports = [
+            ExportMenu(self.intrinsic, "intrinsic", self.intrinsic.columns),
+            ExportMenu(self.values, "values", self.values.columns),
+            ExportMenu(self.policy.view, "policy", self.policy.columns),
+            ExportMenu(self.projection, "projection", self.projection.columns),
+            ExportMenu(self.rooms, "rooms", None),
+        ]
         if not session.has_motivation:
             self.intrinsic.set_no_motivation(session.algo)
             self.projection.set_no_motivation(session.algo)
@@ -494,17 +602,19 @@ class MainWindow(QMainWindow):
             (self.dock_rooms, self.rooms),
         ):
             old = dock.widget()
+            w.setToolTip(PANEL_TIPS[dock.objectName()])
             dock.setWidget(w)
             if old is not None:
                 old.deleteLater()
         self._show_welcome(False)
 
-        self.worker = WorkerThread(session, FeatureProjector(seed=session.seed))
+        self.worker = WorkerThread(session, FeatureProjector(seed=session.seed), process=self.session_process)
         w = self.worker.worker
         self.command.connect(w.command)
         w.batch_ready.connect(self._on_batch)
         w.failed.connect(self._on_worker_failed)
         w.state_changed.connect(self._on_worker_state)
+        w.record_event.connect(self._on_record_event)
         self.worker.start()
         self.command.emit("speed", SPEEDS[self.speed_box.currentIndex()])
         if autoplay:
@@ -588,6 +698,13 @@ class MainWindow(QMainWindow):
         i = min(max(self.speed_box.currentIndex() + d, 0), len(SPEEDS) - 1)
         self.speed_box.setCurrentIndex(i)
 
+    def new_random_episode(self) -> None:
+        """Shift+R: a new episode from a seed drawn here and shown in the seed box, so it can be replayed."""
+        seed = random.randrange(2**31 - 1)
+        self.seed_box.setValue(seed)
+        self.statusBar().showMessage(f"new episode, seed {seed} (R replays it)", 5000)
+        self.command.emit("seed", seed)
+
     def _seed_changed(self) -> None:
         if self.session is not None and self.seed_box.value() != self.session.seed:
             self.command.emit("seed", self.seed_box.value())
@@ -624,13 +741,38 @@ class MainWindow(QMainWindow):
         self.seek(target)
 
     def _record(self) -> None:
-        path = str(self.checkpoint) if self.checkpoint else ""
-        self.record_requested.emit(path)
-        if self.receivers(self.record_requested) == 0:
-            self.statusBar().showMessage(
-                f"recording from the window is not available yet: snd-player record {path} --out demo.mp4",
-                6000,
-            )
+        """Record video…: the dialog, then the worker records while the window follows and shows progress."""
+        from snd_player.record_dialog import RecordDialog
+
+        if self.session is None or self.worker is None:
+            self.statusBar().showMessage("open a checkpoint first, then record it", 5000)
+            return
+        req = RecordDialog.ask(self, self.session, self.cursor)
+        if req is None:
+            return
+        self.record_requested.emit(req.path)
+        self._record_progress = RecordDialog.progress(
+            self, req, lambda: self.command.emit("cancel_record", None)
+        )
+        self.command.emit("record", req)
+
+    def _on_record_event(self, ev: dict) -> None:
+        from snd_player.record_dialog import RecordDialog
+
+        RecordDialog.on_event(self, getattr(self, "_record_progress", None), ev)
+
+    def save_screenshot_dialog(self) -> None:
+        """File → Save screenshot: the whole window as a PNG."""
+        name = self.checkpoint.stem if self.checkpoint else "snd-player"
+        suggested = str(Path.cwd() / f"{name}-step{self.cursor}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", suggested, "PNG images (*.png)")
+        if path:
+            self.save_screenshot(Path(path) if Path(path).suffix else Path(path).with_suffix(".png"))
+
+    def save_screenshot(self, path: Path) -> bool:
+        ok = self.grab().save(str(path))
+        self.statusBar().showMessage(f"saved {path}" if ok else f"could not write {path}", 5000)
+        return ok
 
     def show_shortcuts(self) -> None:
         rows = []
@@ -721,11 +863,11 @@ class MainWindow(QMainWindow):
         if now >= self._rooms_due or not self.playing:
             self._rooms_due = now + 0.15  # the room map and heat map change slowly: a few times a second
             self.rooms.update_from(self.room_stats, tl, rec)
+        self._update_live_status()
         self.frames_drawn += 1
         self._fps_draws += 1
 
     def _update_status(self) -> None:
-        rec = self.last
         speed = speed_label(SPEEDS[self.speed_box.currentIndex()])
         rate = (
             f"draw {self.draw_fps:3.0f} fps · agent {self.steps_per_s:5.1f} steps/s"
@@ -733,18 +875,32 @@ class MainWindow(QMainWindow):
             else "paused"
         )
         self.status_fps.setText(f"{rate} · speed {speed} · networks {self.inference_ms:.1f} ms/step")
-        if rec is None:
+        self._update_live_status()
+
+    def _update_live_status(self) -> None:
+        """Status bar and timeline line for the record on screen, with every drawn frame (they lagged the
+        overlay by up to a second when refreshed with the rates). Labels are only touched when their text
+        changes, and the room count is cached per room-set size, so a frame costs a few string compares."""
+        rec, tl = self.last, self.timeline
+        if rec is None or tl is None:
             return
-        self.status_episode.setText(f"episode {rec.episode + 1} · step {rec.t} / {self.horizon}")
-        self.status_score.setText(f"score {rec.score:g}")
-        if self.timeline is not None and self.room_stats is not None and rec.room >= 0:
-            ses = len([k for k in self.room_stats.visits(self.timeline) if k[1] >= 0])
-            self.status_rooms.setText(f"rooms {len(self.timeline.rooms)} (session {ses})")
-        marks = self.timeline.sorted_bookmarks() if self.timeline is not None else []
-        peaks = sum(b.kind == "peak" for b in marks)
-        self.timeline_label.setText(
-            f"episode {rec.episode + 1} · step {self.cursor} of {self.horizon} known · "
-            f"{peaks} r_int peaks (orange), {len(marks) - peaks} new rooms (teal) · [ ] jump between them"
+        _set_text(self.status_episode, f"episode {rec.episode + 1} · step {rec.t} / {self.horizon}")
+        _set_text(self.status_score, f"score {rec.score:g}")
+        if rec.level_seed >= 0:  # Procgen: levels, no rooms
+            _set_text(self.status_rooms, f"level seed {rec.level_seed}")
+        elif rec.room >= 0 and self.room_stats is not None:
+            key = (id(tl), len(tl.room_steps), len(self.room_stats.steps), self.room_stats.episodes)
+            if key != getattr(self, "_rooms_key", None):
+                self._rooms_key = key
+                ses = len([k for k in self.room_stats.visits(tl) if k[1] >= 0])
+                _set_text(self.status_rooms, f"rooms {len(tl.rooms)} (session {ses})")
+        else:
+            _set_text(self.status_rooms, "")
+        peaks = sum(b.kind == "peak" for b in tl.bookmarks.values())  # a few dozen at most
+        _set_text(
+            self.timeline_label,
+            f"episode {rec.episode + 1} · step {rec.t} of {self.horizon} · {peaks} r_int peaks · "
+            f"{len(tl.bookmarks) - peaks} new rooms",
         )
 
     def release(self) -> None:

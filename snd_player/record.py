@@ -293,6 +293,11 @@ class VideoRecorder:
         self.render_s += time.perf_counter() - t0
         self._write(frame, "rgb24")
 
+    def continue_from(self, timeline: EpisodeTimeline, rooms: RoomStats) -> None:
+        """Record on from a running episode: the panels show its steps so far and the session's rooms, as the
+        window does (its Record dialog, from the step on screen). Takes ownership of both."""
+        self._timeline, self._rooms = timeline, rooms
+
     def _track(self, rec: StepRecord) -> EpisodeTimeline:
         """This recorder's own timeline of the episode being recorded, fed with the records it gets."""
         tl = self._timeline
@@ -541,59 +546,6 @@ def record(
     finally:
         bar.close()
     return recorder
-
-
-# ---- the window's Record action ----------------------------------------------------------------------------
-_RECORD_SCRIPT = "import sys; from snd_player.record import main; sys.exit(main(sys.argv[1:]))"
-
-
-def connect_record_action(win: Any, extra_args: tuple[str, ...] = ("--episodes", "1")) -> None:
-    """Wire the window's ``record_requested(checkpoint)`` signal: ask for a file name, then record the
-    checkpoint with the window's seed and greedy setting in a background ``snd-player record`` process.
-
-    A separate process keeps the window responsive and records exactly what the command line would, from
-    the start of an episode (the same episode the window plays from that seed). The status bar says when
-    the video is written, or the error line.
-    """
-    win.record_requested.connect(lambda path: start_recording(win, path, extra_args))
-
-
-def start_recording(win: Any, checkpoint: str, extra_args: tuple[str, ...] = ("--episodes", "1")) -> Any:
-    """Ask for an output file and start the recording process; returns the QProcess (None if cancelled)."""
-    from PyQt6.QtCore import QProcess
-    from PyQt6.QtWidgets import QFileDialog
-
-    bar = win.statusBar()
-    if not checkpoint:
-        bar.showMessage("open a checkpoint first, then record it", 5000)
-        return None
-    seed, greedy = int(win.seed_box.value()), bool(win.greedy_box.isChecked())
-    suggested = Path.cwd() / f"{Path(checkpoint).stem}-seed{seed}.mp4"
-    out, _ = QFileDialog.getSaveFileName(win, "Record a video", str(suggested), "Videos (*.mp4 *.gif)")
-    if not out:
-        return None
-    out_path = Path(out) if Path(out).suffix else Path(out).with_suffix(".mp4")
-    args = ["-c", _RECORD_SCRIPT, checkpoint, "--out", str(out_path), "--seed", str(seed), "--no-progress"]
-    args += [*extra_args, *(["--greedy"] if greedy else [])]
-    proc = QProcess(win)
-    proc.setProgram(sys.executable)
-    proc.setArguments(args)
-
-    def finished(code: int, _status: Any) -> None:
-        err = bytes(proc.readAllStandardError().data()).decode(errors="replace").strip().splitlines()
-        if code == 0:
-            bar.showMessage(f"recorded {out_path}", 10000)
-        else:
-            bar.showMessage(f"recording failed: {err[-1] if err else f'exit code {code}'}", 15000)
-        running.remove(proc)
-
-    running: list[Any] = win.__dict__.setdefault("_recordings", [])  # keeps the process object alive
-    running.append(proc)
-    proc.finished.connect(finished)
-    proc.start()
-    mode = "greedy" if greedy else "sampled"
-    bar.showMessage(f"recording {out_path.name} in the background (seed {seed}, {mode} actions)…", 10000)
-    return proc
 
 
 # ---- command line ---------------------------------------------------------------------------------------

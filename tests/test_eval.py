@@ -102,8 +102,9 @@ def one_line_error(capsys) -> str:
 def test_bad_inputs(ckpt, tmp_path, capsys):
     assert run([str(ckpt), "--out", str(tmp_path / "report.txt")]) == 2
     assert "report.txt" in one_line_error(capsys)
-    assert run([str(ckpt), "--out", str(tmp_path / "missing" / "report.json")]) == 2
-    assert "does not exist" in one_line_error(capsys)
+    (tmp_path / "a-file").write_text("")  # a missing folder is made (issue 12), one under a file cannot be
+    assert run([str(ckpt), "--out", str(tmp_path / "a-file" / "sub" / "report.json")]) == 2
+    assert "cannot create folder" in one_line_error(capsys)
     assert run([str(ckpt), "--out", "/proc/snd-report.json"]) == 2
     assert "/proc" in one_line_error(capsys)
     bad = tmp_path / "bad.safetensors"

@@ -270,7 +270,9 @@ def test_opening_another_checkpoint_replaces_the_worker_and_remembers_the_file(
     assert old.isFinished() and window.worker.thread is not old and window.worker.thread.isRunning()
     assert window.recent_files()[0] == str(Path(tiny_checkpoint).resolve())
     assert [a.text() for a in window.recent_menu.actions()] == window.recent_files()
-    qtbot.waitUntil(lambda: window.frames_received >= 1, timeout=WAIT_MS)  # it plays straight away
+    assert not window.playing  # it was paused, so it stays paused (it used to start playing)
+    window.step()
+    qtbot.waitUntil(lambda: window.frames_received >= 1, timeout=WAIT_MS)
     assert window.last.episode == 0 and window.timeline.episode == 0
 
 

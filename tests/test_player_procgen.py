@@ -63,6 +63,11 @@ def test_procgen_window_plays_and_draws(qtbot, tmp_path, coinrun_checkpoint):
     assert not win.projection.by_room and sum(len(i.data) for i in win.projection._groups.values()) == 40
     assert "level seed" in win.rooms.summary.text() and not win.rooms.heat_plot.isVisible()
     assert win.game.image.image.shape == (512, 512, 3)
+    # no rooms in the status bar (it said "rooms 1 (session 1)"), and readable action names, not "d, a, w"
+    assert win.status_rooms.text() == f"level seed {win.last.level_seed}"
+    names = [t for _, t in win.policy.plot.getAxis("left")._tickLevels[0]]
+    assert "fire" in names and "left+up" in names and not {"d", "a", "w", "s", "q", "e"} & set(names)
+    assert win.last.action_name == win.session.action_meanings[win.last.action]
     thread = win.worker.thread
     win.close()
     assert thread.isFinished()

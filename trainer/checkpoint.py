@@ -133,6 +133,9 @@ def _read_header(path: Path, with_data: bool = False) -> tuple[dict[str, Any], b
         if len(head) < 8:
             raise CheckpointError(f"{path}: {size} bytes, too short to be a safetensors checkpoint")
         (n,) = struct.unpack("<Q", head)
+        if f.read(1) != b"{":  # a safetensors header is a JSON object; a README or a zip is not
+            raise CheckpointError(f"{path}: not a safetensors file (expected an snd .safetensors checkpoint)")
+        f.seek(8)
         if n > MAX_HEADER_BYTES or 8 + n > size:
             raise CheckpointError(
                 f"{path}: not a safetensors file or truncated (header says {n} bytes, file has {size})"

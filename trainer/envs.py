@@ -212,10 +212,21 @@ def _new_ale() -> ale_py.ALEInterface:
     return ale_py.ALEInterface()
 
 
+PROCGEN_BUTTON_NAMES = {"D": "FIRE", **{k: f"BUTTON_{k}" for k in "AWSQE"}}
+"""Procgen's six action keys: D is the main one (it fires in the games that shoot, e.g. starpilot); the other
+five are game-specific or unused, so they keep their key in the name."""
+
+
+def procgen_action_name(combo: tuple[str, ...]) -> str:
+    """A readable name for one of Procgen's button combos: ``("LEFT", "UP")`` -> ``LEFT+UP``, ``("D",)``
+    -> ``FIRE``, ``()`` -> ``NOOP`` (the raw keys "d, a, w, s" read like typos in the policy panel)."""
+    return "+".join(PROCGEN_BUTTON_NAMES.get(k.upper(), k.upper()) for k in combo) if combo else "NOOP"
+
+
 def _procgen_action_meanings() -> tuple[str, ...]:
     # The same 15 button combos for every game; get_combos reads a static table and needs no env.
     combos = _import_procgen().ProcgenGym3Env.get_combos(None)
-    return tuple("+".join(c) if c else "NOOP" for c in combos)
+    return tuple(procgen_action_name(tuple(c)) for c in combos)
 
 
 def env_spec(cfg: EnvConfig) -> EnvSpec:

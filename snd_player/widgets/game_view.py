@@ -91,12 +91,22 @@ class GameView(pg.GraphicsLayoutWidget):
         if text != self._overlay_text:
             self._overlay_text = text
             self.overlay.setText(text)
-            self.overlay.adjustSize()
             self._place_overlay()
 
     def _place_overlay(self) -> None:
-        # bottom-left, over the floor of Atari frames rather than the game's own score line
-        self.overlay.move(8, max(8, self.height() - self.overlay.height() - 8))
+        # bottom-left, over the floor of Atari frames rather than the game's own score line; inside the view
+        # at every size: wider than the view, the line wraps instead of losing its step number
+        self.overlay.ensurePolished()  # the style sheet's font, before measuring with it
+        room = max(self.width() - 16, 60)
+        need = self.overlay.fontMetrics().horizontalAdvance(self.overlay.text()) + 20  # + padding
+        self.overlay.setWordWrap(need > room)
+        self.overlay.setFixedWidth(min(need, room))
+        self.overlay.adjustSize()
+        self.overlay.move(8, max(0, self.height() - self.overlay.height() - 8))
+
+    @property
+    def overlay_text(self) -> str:
+        return self._overlay_text
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt name
         super().resizeEvent(ev)

@@ -67,7 +67,37 @@ def _time_plot(plot: pg.PlotItem, left: str, color: str) -> None:
     plot.hideButtons()
     plot.setXRange(0, X_STEP, padding=0)
     plot.disableAutoRange()
-    plot.getAxis("left").setWidth(56)  # same width in stacked plots, so their x axes line up
+    # the axis grows with its widest tick text (a fixed width put "V_ext" on top of "-0.0001"); it never
+    # shrinks within a session, so the plot does not jitter sideways as ranges change
+    for name in ("left", "right"):
+        plot.getAxis(name).setStyle(autoExpandTextSpace=True, autoReduceTextSpace=False)
+
+
+def align_axes(axes: list[pg.AxisItem]) -> None:
+    """Give stacked plots' left axes the width of the widest, so their x axes line up."""
+    w = max(a.textWidth for a in axes)
+    for a in axes:
+        if a.textWidth != w:
+            a.textWidth = w
+            a._updateWidth()  # pyqtgraph's own resize after a text-width change
+
+
+class FittedLabel:
+    """An axis label that falls back to a short form when the long one is taller than its axis (at
+    1280x720 "r_int (trained on)" and "distillation error" ran into each other)."""
+
+    def __init__(self, plot: pg.PlotItem, side: str, full: str, short: str, color: str) -> None:
+        self.axis, self.full, self.short, self.color = plot.getAxis(side), full, short, color
+        self.text = full
+        plot.vb.sigResized.connect(self.fit)
+
+    def fit(self, *_: object) -> None:
+        self.axis.setLabel(self.full, color=self.color)  # measure the long form at the current font
+        room = self.axis.geometry().height()
+        text = self.full if self.axis.label.boundingRect().width() <= room - 4 else self.short
+        if text != self.full:
+            self.axis.setLabel(text, color=self.color)
+        self.text = text
 
 
 def _cursor(plot: pg.PlotItem) -> pg.InfiniteLine:
@@ -84,6 +114,7 @@ class _Follow:
         self._follow = True
         self._n_drawn = -1
         self._x_hi = 0
+        self._last_args: tuple | None = None
         for p in plots:
             p.vb.sigRangeChangedManually.connect(self._stop_following)
         self.scene().sigMouseClicked.connect(self._double_click)
@@ -97,6 +128,8 @@ class _Follow:
             self._n_drawn = -1
             self._x_hi = 0
             self._reset_ranges()
+            if self._last_args is not None:  # redraw now: paused, no new step would come to do it
+                self.update_from(*self._last_args)
 
     def _reset_ranges(self) -> None:
         raise NotImplementedError
@@ -122,6 +155,10 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         self.p_e = self.addPlot(row=1, col=0)
         _time_plot(self.p_r, "r_int (trained on)", theme.R_INT)
         _time_plot(self.p_e, "distillation error", theme.ERROR)
+        self.labels = [
+            FittedLabel(self.p_r, "left", "r_int (trained on)", "r_int", theme.R_INT),
+            FittedLabel(self.p_e, "left", "distillation error", "error", theme.ERROR),
+        ]
         self.p_e.setXLink(self.p_r)
         self.p_r.getAxis("bottom").setStyle(showValues=False)
         self.p_e.setLabel("bottom", "episode step", color=theme.MUTED)
@@ -169,7 +206,19 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         ys = np.tile(np.array([rng.lo, rng.hi], np.float64), changes.size)
         item.setData(np.repeat(changes.astype(np.float64), 2), ys, connect="pairs")
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """What the plot draws, for Save data (CSV)."""
+        if self._last_args is None:
+            return {"step": np.zeros(0)}
+        tl = self._last_args[0]
+        return {
+            "step": np.arange(len(tl)),
+            "r_int": tl.array("r_int"),
+            "distillation_error": tl.array("int_error"),
+        }
+
     def update_from(self, tl: EpisodeTimeline, cursor: int) -> None:
+        self._last_args = (tl, cursor)
         for c in self.cursors:
             c.setValue(cursor)
         n = len(tl)
@@ -195,6 +244,7 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
             self._marks(self.rooms_r, changes, self.range_r)
             self._marks(self.rooms_e, changes, self.range_e)
         self._x_range(self.p_r, n)
+        align_axes([self.p_r.getAxis("left"), self.p_e.getAxis("left")])
 
 
 class ValuePlot(_Follow, pg.PlotWidget):
@@ -213,7 +263,6 @@ class ValuePlot(_Follow, pg.PlotWidget):
         right = self.plot.getAxis("right")
         right.linkToView(self.right_view)
         right.setLabel("V_int", color=theme.V_INT)
-        right.setWidth(64)
         self.right_view.setXLink(self.plot)
         self.right_view.disableAutoRange()
         self.plot.vb.sigResized.connect(self._sync_views)
@@ -222,15 +271,21 @@ class ValuePlot(_Follow, pg.PlotWidget):
         self.rewards = pg.ScatterPlotItem(
             symbol="star", size=14, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(theme.R_EXT)
         )
-        self.rewards.setZValue(10)
-        self.plot.addItem(self.rewards)
+        # a penalty (Pitfall's -100 for a log) is not a find: another shape and colour
+        self.penalties = pg.ScatterPlotItem(
+            symbol="t", size=12, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(theme.R_NEG)
+        )
+        for item in (self.rewards, self.penalties):
+            item.setZValue(10)
+            self.plot.addItem(item)
         # top right: the episode grows from the left, so that corner stays clear longest
-        legend = pg.LegendItem(offset=(-10, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=3)
+        legend = pg.LegendItem(offset=(-10, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=2)
         legend.setParentItem(self.plot.vb)
         legend.setBrush(pg.mkBrush(20, 22, 27, 150))
         legend.addItem(self.v_ext, "V_ext (left)")
         legend.addItem(self.v_int, "V_int (right)")
-        legend.addItem(self.rewards, "game reward")
+        legend.addItem(self.rewards, "reward &gt; 0")  # legend labels are HTML
+        legend.addItem(self.penalties, "reward &lt; 0")
         self.cursor = _cursor(self.plot)
         self.range_ext = StickyRange()
         self.range_int = StickyRange()
@@ -244,7 +299,20 @@ class ValuePlot(_Follow, pg.PlotWidget):
         self.range_ext.reset()
         self.range_int.reset()
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """What the plot draws, for Save data (CSV)."""
+        if self._last_args is None:
+            return {"step": np.zeros(0)}
+        tl = self._last_args[0]
+        return {
+            "step": np.arange(len(tl)),
+            "v_ext": tl.array("v_ext"),
+            "v_int": tl.array("v_int"),
+            "game_reward": tl.array("raw_reward"),
+        }
+
     def update_from(self, tl: EpisodeTimeline, cursor: int) -> None:
+        self._last_args = (tl, cursor)
         self.cursor.setValue(cursor)
         n = len(tl)
         if n == self._n_drawn:
@@ -256,9 +324,13 @@ class ValuePlot(_Follow, pg.PlotWidget):
         v_ext, v_int = tl.array("v_ext"), tl.array("v_int")
         self.v_ext.setData(x, v_ext)
         self.v_int.setData(x, v_int)
-        hits = np.flatnonzero(tl.array("raw_reward") != 0)
-        if hits.size or self.rewards.data.size:
-            self.rewards.setData(x[hits], v_ext[hits])
+        raw = tl.array("raw_reward")
+        for item, hits in (
+            (self.rewards, np.flatnonzero(raw > 0)),
+            (self.penalties, np.flatnonzero(raw < 0)),
+        ):
+            if hits.size or item.data.size:
+                item.setData(x[hits], v_ext[hits])
         if self._follow:
             if (new := self.range_ext.update(v_ext)) is not None:
                 self.plot.setYRange(*new, padding=0)

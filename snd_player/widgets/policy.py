@@ -51,10 +51,17 @@ class PolicyBars(QWidget):
         self.plot.disableAutoRange()
         self.plot.setYRange(-0.6, a - 0.4, padding=0)
         self.plot.setLabel("bottom", "probability", color=theme.MUTED)
+        # three ticks fit any dock width; automatic ones ran together as "0.20.40.60.8" in a narrow dock
+        self.plot.getAxis("bottom").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
         self.max_entropy = math.log(max(a, 1))
         self._brushes_default = [pg.mkBrush(theme.BAR)] * a
         self._chosen_brush = pg.mkBrush(theme.CHOSEN)
         self._last_t: tuple[int, int] | None = None
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """What the bars show, for Save data (CSV)."""
+        probs = np.asarray(self.bars.opts.get("width"), np.float64)
+        return {"action": np.array(self.names), "probability": probs}
 
     def show_record(self, rec: StepRecord) -> None:
         key = (rec.episode, rec.t)

@@ -16,9 +16,19 @@ from snd_player.widgets import theme
 from snd_player.widgets.plots import StickyRange
 
 TIME_BUCKET = 32
-TIME_SCALE = 512
-"""Colour by time runs from purple at step 0 to yellow at step TIME_SCALE (later steps stay yellow)."""
+"""Steps per scatter item when colouring by time (a new step re-sends only its bucket's points)."""
+TIME_SPAN, TIME_COLORS = theme.TIME_SPAN, theme.TIME_COLORS
 TRAIL = 12
+
+
+def time_span(t: int) -> int:
+    """Index of the colour of step t."""
+    return min(t // TIME_SPAN, len(TIME_COLORS) - 1)
+
+
+def time_label(span: int) -> str:
+    lo = span * TIME_SPAN
+    return f"t {lo}+" if span == len(TIME_COLORS) - 1 else f"t {lo}-{lo + TIME_SPAN - 1}"
 
 
 class ProjectionView(pg.PlotWidget):
@@ -77,14 +87,14 @@ class ProjectionView(pg.PlotWidget):
                 color = theme.room_color(*key)
                 label = f"room {key[1]}" if key[0] == 0 else f"L{key[0] + 1} room {key[1]}"
             else:
-                # viridis without its darkest quarter, so early points stand out on the dark background
-                frac = 0.25 + 0.75 * min(key[1] * TIME_BUCKET / TIME_SCALE, 1.0)
-                color = pg.colormap.get("viridis").map(frac, mode="qcolor")
-                label = f"t {key[1] * TIME_BUCKET}-{(key[1] + 1) * TIME_BUCKET - 1}"
+                span = time_span(key[1] * TIME_BUCKET)
+                color = QColor(TIME_COLORS[span])
+                label = time_label(span)
             item = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(QColor(color)), name=label)
             self.plot.addItem(item)
             self._groups[key] = item
-            if key[0] >= 0 or key[1] % 4 == 0:  # time: one legend entry per 128 steps
+            t0 = key[1] * TIME_BUCKET
+            if key[0] >= 0 or t0 == time_span(t0) * TIME_SPAN:  # time: one entry per colour
                 self.legend.addItem(item, label)
         return item
 
@@ -94,6 +104,11 @@ class ProjectionView(pg.PlotWidget):
         self.legend.clear()
         self._groups.clear()
         self._group_n.clear()
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """What the plot draws, for Save data (CSV)."""
+        n = len(self.coords)
+        return {"step": np.arange(n), "pc1": self.coords[:, 0], "pc2": self.coords[:, 1]}
 
     def update_from(self, tl: EpisodeTimeline, basis: Basis | None, cursor: int) -> None:
         if not self.enabled:

@@ -8,12 +8,31 @@ from collections import Counter
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QPainter, QPen
+from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from snd_player.session import StepRecord
 from snd_player.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, HeatGrid, RoomKey, RoomStats, mr_room_cell
 from snd_player.widgets import theme
+
+
+def cell_texts(
+    rect: QRectF, room: int, steps: int, small: QFontMetricsF, big: QFontMetricsF
+) -> list[tuple[QRectF, str, str]]:
+    """Where the room number (top left, small font) and the steps spent there (bottom right, bold) go in
+    a cell, as (rect, text, "small"|"big"). When both do not fit without touching ("1" and "780" read
+    "1780" in a cramped dock), the count is left out: the cell's tooltip still has it."""
+    inner = rect.adjusted(4, 2, -3, -2)
+    num = str(room)
+    num_rect = QRectF(inner.left(), inner.top(), small.horizontalAdvance(num), small.height())
+    out = [(num_rect, num, "small")]
+    if steps:
+        label = f"{steps}" if steps < 10000 else f"{steps / 1000:.0f}k"
+        w, h = big.horizontalAdvance(label), big.height()
+        cnt_rect = QRectF(inner.right() - w, inner.bottom() - h, w, h)
+        if inner.contains(cnt_rect) and not num_rect.adjusted(-1, 0, 1, 0).intersects(cnt_rect):
+            out.append((cnt_rect, label, "big"))
+    return out
 
 
 class PyramidMap(QWidget):
@@ -28,6 +47,18 @@ class PyramidMap(QWidget):
         self.visits: Counter[RoomKey] = Counter()
         self.episode_rooms: set[RoomKey] = set()
         self.current: RoomKey | None = None
+        self.drawn: list[tuple[QRectF, str]] = []
+        """The texts of the last paint with their rectangles (tests check that none overlap)."""
+        self._cells: list[tuple[QRectF, int]] = []
+        self.setMouseTracking(True)
+        self.setToolTip(PYRAMID_TIP)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt name
+        return True
+
+    def heightForWidth(self, w: int) -> int:  # noqa: N802 - Qt name
+        # cells 1.45 times wider than high, as painted: a wide dock gets cells big enough for both numbers
+        return max(self.minimumHeight(), int((w - 8) / 9.0 / 1.45 * 4 + 8))
 
     def set_state(
         self, visits: Counter[RoomKey], episode_rooms: set[RoomKey], current: RoomKey | None
@@ -50,6 +81,9 @@ class PyramidMap(QWidget):
         f_big = QFont(self.font())
         f_big.setPointSizeF(max(7.5, ch * 0.26))
         f_big.setBold(True)
+        fm = {"small": QFontMetricsF(f_small), "big": QFontMetricsF(f_big)}
+        fonts = {"small": f_small, "big": f_big}
+        self.drawn, self._cells = [], []
         for row, (col0, rooms) in enumerate(MR_PYRAMID_ROWS):
             for i, room in enumerate(rooms):
                 rect = QRectF(x0 + (col0 + i) * cw + 2, y0 + row * ch + 2, cw - 4, ch - 4)
@@ -71,23 +105,33 @@ class PyramidMap(QWidget):
                 else:
                     p.setPen(QPen(QColor(theme.GRID), 1))
                 p.drawRoundedRect(rect, 4, 4)
-                text = QColor("#0d0f13") if n else QColor(theme.MUTED)
-                p.setPen(text)
-                p.setFont(f_small)
-                p.drawText(
-                    rect.adjusted(4, 2, -2, -2),
-                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                    str(room),
-                )
-                if n:
-                    p.setFont(f_big)
-                    label = f"{n}" if n < 10000 else f"{n / 1000:.0f}k"
-                    p.drawText(
-                        rect.adjusted(2, 2, -4, -3),
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-                        label,
-                    )
+                self._cells.append((rect, room))
+                p.setPen(QColor("#0d0f13") if n else QColor(theme.MUTED))
+                for r, text, kind in cell_texts(rect, room, n, fm["small"], fm["big"]):
+                    p.setFont(fonts[kind])
+                    p.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+                    self.drawn.append((r, text))
         p.end()
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        pos = ev.position()
+        for rect, room in self._cells:
+            if rect.contains(pos):
+                n = {rm: k for (lv, rm), k in self.visits.items() if lv == 0}.get(room, 0)
+                self.setToolTip(f"room {room}: {n} steps spent there (all episodes of this session)")
+                break
+        else:
+            self.setToolTip(PYRAMID_TIP)
+        super().mouseMoveEvent(ev)
+
+
+PYRAMID_TIP = (
+    "Montezuma's Revenge level 1, 24 rooms: the small number is the room, the bold one the steps spent there"
+)
+PYRAMID_LEGEND = (
+    "cell: <b>room</b> number (top left) · steps spent there, all episodes (bottom right) · "
+    "white outline: the current room"
+)
 
 
 class RoomsPanel(QWidget):
@@ -111,6 +155,10 @@ class RoomsPanel(QWidget):
         self.pyramid = PyramidMap() if montezuma else None
         if self.pyramid is not None:
             lay.addWidget(self.pyramid)
+            self.pyramid_legend = QLabel(PYRAMID_LEGEND)
+            self.pyramid_legend.setWordWrap(True)
+            self.pyramid_legend.setStyleSheet(f"color: {theme.MUTED}; font-size: 8pt;")
+            lay.addWidget(self.pyramid_legend)
         self.heat_plot = pg.PlotWidget()
         hp = self.heat_plot.getPlotItem()
         theme.style_plot(hp)
@@ -159,9 +207,7 @@ class RoomsPanel(QWidget):
                 np.log1p(heat), autoLevels=False, levels=(0.0, float(np.log1p(hi))), rect=self._heat_rect
             )
             name = f"room {current[1]}" if current[0] == 0 else f"level {current[0] + 1} room {current[1]}"
-            self.heat_plot.getPlotItem().setTitle(
-                f"positions in {name} (all episodes, log scale)", color=theme.TEXT, size="9pt"
-            )
+            self.heat_plot.getPlotItem().setTitle(f"{name}: positions (log)", color=theme.TEXT, size="9pt")
         beyond = sorted(k for k in rooms_known if k[0] > 0 or (self.montezuma and mr_room_cell(k[1]) is None))
         if self.montezuma:
             listed = ", ".join(f"L{lv + 1}·{rm} ({visits[(lv, rm)]})" for lv, rm in beyond)

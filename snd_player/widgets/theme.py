@@ -21,10 +21,16 @@ ERROR = "#c678dd"  # raw distillation error
 V_EXT = "#4aa3ff"
 V_INT = "#ff9f43"
 R_EXT = "#ffd43b"  # extrinsic reward markers
+R_NEG = "#ff5c5c"  # negative extrinsic reward markers
 ROOM_LINE = "#5fd3bc"
 CURSOR = "#e8e8e8"
 CHOSEN = "#ffd43b"
 BAR = "#4a6fa5"
+TIME_SPAN = 128
+"""Steps per colour (and per legend entry) when the feature projection colours points by time."""
+TIME_COLORS = ("#8e6cff", "#4aa3ff", "#5fd3bc", "#a6e22e", "#ffd43b", "#ff9f43", "#ff5c5c")
+"""Well separated hues, one per TIME_SPAN steps in order; the last one holds every later step. (A viridis
+ramp over 32-step buckets gave neighbours one could not tell apart, and a legend showing only some.)"""
 
 
 def room_color(level: int, room: int, alpha: int = 255) -> QColor:
