@@ -160,29 +160,6 @@ def test_sticky_actions_extremes(prob: float) -> None:
     assert executed == ([0] * 30 if prob == 1.0 else requested.tolist()), "1.0 repeats the reset NOOP forever"
 
 
-def test_sticky_actions_repeat_the_previous_action_for_a_whole_step() -> None:
-    env = _atari(dataclasses.replace(MR, sticky_action_prob=0.25, max_episode_steps=50), seed=1)
-    env.reset()
-    requested = np.random.default_rng(0).integers(1, 18, size=400)
-    previous, repeats = 0, 0
-    for a in requested:
-        _, _, terminated, truncated, info = env.step(int(a))
-        assert info["executed_action"] in (a, previous)
-        repeats += int(info["executed_action"] != a)
-        previous = info["executed_action"]
-        if terminated or truncated:
-            env.reset()
-            previous = 0  # sticky actions restart from NOOP
-    assert 0.15 < repeats / len(requested) < 0.3  # 0.25, less the repeats that happen to equal the request
-    again = _atari(dataclasses.replace(MR, sticky_action_prob=0.25, max_episode_steps=50), seed=1)
-    again.reset()
-    same = [again.step(int(a))[4]["executed_action"] for a in requested[:40]]
-    env.reset(seed=1)
-    assert same == [env.step(int(a))[4]["executed_action"] for a in requested[:40]], (
-        "the seed fixes the repeats"
-    )
-
-
 def test_reward_clipping_keeps_the_raw_score(leave_room1: dict[str, Any]) -> None:
     np.testing.assert_array_equal(clip_reward(np.array([-5.0, 0.0, 0.5, 100.0])), [0.0, 0.0, 1.0, 1.0])
     for clip in (True, False):
