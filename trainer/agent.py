@@ -115,9 +115,9 @@ def build_agent(cfg: TrainConfig, device: torch.device, seed: int | None = None)
     """A freshly initialised agent for a resolved config."""
     spec = env_spec(cfg.env_cfg)
     torch.manual_seed(cfg.seed if seed is None else seed)
-    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(
-        device
-    )
+    policy = ActorCritic(
+        spec.obs_shape, spec.num_actions, cfg.encoder, spec.is_procgen, critic_relu=bool(cfg.critic_relu)
+    ).to(device)
     motivation = make_motivation(
         cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device,
         cfg.seed if seed is None else seed, env_id=cfg.env,
@@ -175,9 +175,9 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
             f"observations {tuple(meta['obs_shape'])}; this {spec.env_id} has {spec.num_actions} and "
             f"{spec.obs_shape}"
         )
-    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(
-        device
-    )
+    policy = ActorCritic(
+        spec.obs_shape, spec.num_actions, cfg.encoder, spec.is_procgen, critic_relu=bool(cfg.critic_relu)
+    ).to(device)
     motivation = make_motivation(
         cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
     )
