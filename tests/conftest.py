@@ -1,5 +1,7 @@
 """Shared test settings."""
 
+import os
+
 import pytest
 import torch
 
@@ -12,3 +14,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def needs_procgen():
+    """Tests that step Procgen. They run everywhere procgen is installed; only the numpy-2 run of
+    `make test` (no procgen wheel for numpy 2) sets SND_TESTS_WITHOUT_PROCGEN=1 and skips them there, so a
+    main install that lost procgen still fails loudly."""
+    if os.environ.get("SND_TESTS_WITHOUT_PROCGEN") == "1":
+        return pytest.importorskip("procgen")
+    import procgen
+
+    return procgen

@@ -71,6 +71,10 @@ def test_spec_uses_the_minimal_action_set() -> None:
     )
     pong = env_spec(dataclasses.replace(MR, env_id="ALE/Pong-v5", frame_size=84))
     assert pong.num_actions == 6 and pong.obs_shape == (4, 84, 84)
+
+
+@pytest.mark.usefixtures("needs_procgen")
+def test_procgen_spec() -> None:
     cr = env_spec(COINRUN)
     assert cr.is_procgen and cr.game == "coinrun" and cr.obs_shape == (6, 64, 64) and cr.num_actions == 15
     assert is_procgen("procgen:coinrun") and not is_procgen("ALE/Pong-v5")
@@ -341,6 +345,7 @@ def test_pool_reports_a_dead_worker() -> None:
 # ---- Procgen --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("needs_procgen")
 def test_procgen_exploration_env_steps_and_reports_frames() -> None:
     env = make_env(COINRUN, 0, render_rgb=True)
     obs, info = env.reset()
@@ -361,6 +366,7 @@ def test_procgen_exploration_env_steps_and_reports_frames() -> None:
     assert all((o == env.step(a)[0]).all() for o, a in zip(after, actions)), "restore + same actions"
 
 
+@pytest.mark.usefixtures("needs_procgen")
 def test_procgen_check_env_and_vec_env() -> None:
     _check_env_without_warnings(make_env(COINRUN, 0, render_rgb=True))
     with make_vec_env(COINRUN, 2, 0) as venv:
