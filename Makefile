@@ -18,7 +18,7 @@ NP2 ?= .venv-np2
 NP2_STAMP := $(NP2)/.installed
 NP2_TESTS := tests/test_envs.py tests/test_models.py tests/test_losses.py tests/test_advantages.py \
 	tests/test_motivation.py tests/test_precision.py tests/test_sticky_actions.py tests/test_sndv_preset.py \
-	tests/test_trainer.py::test_smoke_montezuma
+	'tests/test_trainer.py::test_smoke_montezuma[snd-v]' 'tests/test_trainer.py::test_smoke_montezuma[rnd]'
 
 $(NP2_STAMP):
 	$(PYTHON) -m venv $(NP2)

@@ -69,8 +69,13 @@ def _play(cfg: EnvConfig, steps: int, seed: int = 0) -> tuple[np.ndarray, np.nda
     return np.array(stale), np.array(played_frames)
 
 
-def test_stale_frame_fraction_matches_the_analytic_value() -> None:
-    stale, frames = _play(MR, 3000)
+@pytest.fixture(scope="module")
+def per_frame_run() -> tuple[np.ndarray, np.ndarray]:
+    return _play(MR, 3000)
+
+
+def test_stale_frame_fraction_matches_the_analytic_value(per_frame_run) -> None:
+    stale, frames = per_frame_run
     expected = sum(P ** (i + 1) for i in range(SKIP)) / SKIP  # 0.0830
     assert abs(stale.sum() / frames.sum() - expected) < 0.015  # about 4 standard errors
     # the distribution of stale frames per step: P(k) = p^k (1 - p) for k < 4, p^4 for k = 4
@@ -79,8 +84,8 @@ def test_stale_frame_fraction_matches_the_analytic_value() -> None:
     np.testing.assert_allclose(measured, analytic, atol=0.03)
 
 
-def test_steps_no_longer_hold_the_old_action_for_all_frames() -> None:
-    stale, frames = _play(MR, 3000)
+def test_steps_no_longer_hold_the_old_action_for_all_frames(per_frame_run) -> None:
+    stale, frames = per_frame_run
     whole = np.mean(stale == frames)
     assert whole < 0.015, f"{whole:.3f} of steps lost the agent's action entirely; p^4 = {P**SKIP:.4f}"
     assert np.mean(stale > 0) > 0.2, "the first frame is still sticky with p = 0.25"
