@@ -294,7 +294,8 @@ class Trainer:
             same &= restore_generator(self.motivation.generator, state["motivation_gen"], reseed + 2)
         if not same:
             print(
-                f"trainer: warning: resuming on {self.device.type} a run saved on another device type: "
+                f"trainer: warning: resuming on {self.device.type} a run saved on another device type (or with no "
+                "generator state): "
                 "action-sampling and motivation generators re-seeded (the run goes on, not bit-identical)",
                 file=sys.stderr,
             )
