@@ -181,7 +181,7 @@ def bench_main(argv: list[str]) -> int:
 
     t = Table(title=f"trainer bench: {res['env']} {res['algo']} N={res['num_envs']} T={res['rollout_steps']}")
     for col in ("device", "encoder", "bf16", "env-only steps/s", "training steps/s", "collect steps/s",
-                "update s/rollout", "r_int pass s/rollout fp32 (bf16)"):  # fmt: skip
+                "update s/rollout", "r_int s/rollout fp32 (bf16)"):  # fmt: skip
         t.add_column(col, justify="right")
     fp32, amp = res["reward_fp32_s_per_rollout"], res["reward_amp_s_per_rollout"]
     t.add_row(
