@@ -18,7 +18,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: install play test bench
+# A second test run of the Atari, model and trainer tests in a venv with numpy 2 and no procgen (the GPU
+# machines have numpy 2; procgen has no numpy-2 wheel). Its own explicit list, not pyproject's deps.
+NP2 ?= .venv-np2
+NP2_STAMP := $(NP2)/.installed
+NP2_TESTS := tests/test_envs.py tests/test_models.py tests/test_losses.py tests/test_advantages.py \
+	tests/test_motivation.py tests/test_precision.py tests/test_sticky_actions.py tests/test_sndv_preset.py \
+	'tests/test_trainer.py::test_smoke_montezuma[snd-v]' 'tests/test_trainer.py::test_smoke_montezuma[rnd]'
+
+$(NP2_STAMP):
+	$(PYTHON) -m venv $(NP2)
+	args=$$($(PYTHON) scripts/torch_choice.py --version $(TORCH_VERSION) cpu) && eval "$(NP2)/bin/pip install -q $$args"
+	$(NP2)/bin/pip install -q "numpy>=2" "gymnasium>=1.0,<2" "ale-py>=0.10,<0.13" safetensors tyro tqdm rich \
+	  tensorboard opencv-python-headless pytest pytest-timeout
+	$(NP2)/bin/pip install -q --no-deps -e .
+	touch $(NP2_STAMP)
+
+.PHONY: install play test test-numpy2 bench
 install: $(STAMP)
 
 play: $(STAMP)
@@ -29,6 +45,11 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+	$(MAKE) test-numpy2
+
+test-numpy2: $(NP2_STAMP)
+	$(NP2)/bin/python -c "import numpy; assert int(numpy.__version__.split('.')[0]) >= 2, numpy.__version__"
+	SND_TESTS_WITHOUT_PROCGEN=1 QT_QPA_PLATFORM=offscreen $(NP2)/bin/python -m pytest -q $(NP2_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32

@@ -51,7 +51,7 @@ class ActorCritic(nn.Module):
     """Shared trunk -> (policy logits, V_ext, V_int) on float observations in [0, 1].
 
     encoder ``paper`` is snd-spec §2.1 exactly; ``nature`` swaps in the Nature-DQN trunk and keeps the
-    heads. ``procgen`` picks the Procgen variant of the paper trunk (last conv 64 channels); None infers
+    heads. ``critic_relu`` puts a ReLU between the trunk and the critic (michalnand's SND-V, §2.2). ``procgen`` picks the Procgen variant of the paper trunk (last conv 64 channels); None infers
     it from the observation shape (64x64, channels a multiple of 3).
     """
 
@@ -61,6 +61,7 @@ class ActorCritic(nn.Module):
         num_actions: int,
         encoder: str = "paper",
         procgen: bool | None = None,
+        critic_relu: bool = False,
     ) -> None:
         super().__init__()
         obs_shape = tuple(int(s) for s in obs_shape)
@@ -79,7 +80,10 @@ class ActorCritic(nn.Module):
             nn.ReLU(),
             orthogonal_(nn.Linear(HIDDEN, num_actions), 0.01),
         )
-        # the critic reads the trunk output without a ReLU in front (snd-spec §2.1)
+        # Iskandor's critic reads the trunk output without a ReLU in front (snd-spec §2.1); michalnand's
+        # SND-V trunk ends in a ReLU that both heads read (§2.2). The ReLU has no weights, so both layouts
+        # load the same tensors.
+        self.critic_in = nn.ReLU() if critic_relu else nn.Identity()
         self.critic = nn.Sequential(orthogonal_(nn.Linear(HIDDEN, HIDDEN), 0.1), nn.ReLU())
         self.value_ext = orthogonal_(nn.Linear(HIDDEN, 1), 0.01)
         self.value_int = orthogonal_(nn.Linear(HIDDEN, 1), 0.01)
@@ -90,6 +94,6 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = self.encode(obs)  # (B, 512)
-        h = self.critic(z)  # (B, 512)
+        h = self.critic(self.critic_in(z))  # (B, 512)
         logits = self.actor(z)  # (B, A)
         return logits, self.value_ext(h).squeeze(-1), self.value_int(h).squeeze(-1)  # (B,), (B,)

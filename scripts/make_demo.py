@@ -43,6 +43,11 @@ def greedy_actions(agent: Agent, seed: int, steps: int) -> list[int]:
     return actions
 
 
+def float16_weights(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights as float16; normaliser statistics keep their precision (they divide the input)."""
+    return {k: (v.half() if v.is_floating_point() and "normaliser" not in k else v) for k, v in tensors.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
@@ -53,9 +58,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     tensors, meta = load_checkpoint(args.checkpoint)
-    half = {
-        k: (v.half() if v.is_floating_point() and "normaliser" not in k else v) for k, v in tensors.items()
-    }
+    half = float16_weights(tensors)
     meta["demo"] = {
         "trained_with": args.command,
         "source_checkpoint": args.checkpoint.name,

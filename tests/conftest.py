@@ -1,5 +1,7 @@
 """Shared test settings."""
 
+import os
+
 import pytest
 import torch
 
@@ -51,3 +53,15 @@ def tiny_run_rnd(tmp_path_factory):
     after 25 steps, before the SND-V run's 40, so a comparison has a side that waits."""
     torch.set_num_threads(1)
     return train_tiny_run(tmp_path_factory.mktemp("run-rnd"), algo="rnd", updates=2, max_episode_steps=25, seed=4)
+
+
+@pytest.fixture
+def needs_procgen():
+    """Tests that step Procgen. They run everywhere procgen is installed; only the numpy-2 run of
+    `make test` (no procgen wheel for numpy 2) sets SND_TESTS_WITHOUT_PROCGEN=1 and skips them there, so a
+    main install that lost procgen still fails loudly."""
+    if os.environ.get("SND_TESTS_WITHOUT_PROCGEN") == "1":
+        return pytest.importorskip("procgen")
+    import procgen
+
+    return procgen

@@ -71,6 +71,10 @@ def test_spec_uses_the_minimal_action_set() -> None:
     )
     pong = env_spec(dataclasses.replace(MR, env_id="ALE/Pong-v5", frame_size=84))
     assert pong.num_actions == 6 and pong.obs_shape == (4, 84, 84)
+
+
+@pytest.mark.usefixtures("needs_procgen")
+def test_procgen_spec() -> None:
     cr = env_spec(COINRUN)
     assert cr.is_procgen and cr.game == "coinrun" and cr.obs_shape == (6, 64, 64) and cr.num_actions == 15
     assert is_procgen("procgen:coinrun") and not is_procgen("ALE/Pong-v5")
@@ -158,29 +162,6 @@ def test_sticky_actions_extremes(prob: float) -> None:
     requested = np.random.default_rng(0).integers(1, 18, size=30)
     executed = [env.step(int(a))[4]["executed_action"] for a in requested]
     assert executed == ([0] * 30 if prob == 1.0 else requested.tolist()), "1.0 repeats the reset NOOP forever"
-
-
-def test_sticky_actions_repeat_the_previous_action_for_a_whole_step() -> None:
-    env = _atari(dataclasses.replace(MR, sticky_action_prob=0.25, max_episode_steps=50), seed=1)
-    env.reset()
-    requested = np.random.default_rng(0).integers(1, 18, size=400)
-    previous, repeats = 0, 0
-    for a in requested:
-        _, _, terminated, truncated, info = env.step(int(a))
-        assert info["executed_action"] in (a, previous)
-        repeats += int(info["executed_action"] != a)
-        previous = info["executed_action"]
-        if terminated or truncated:
-            env.reset()
-            previous = 0  # sticky actions restart from NOOP
-    assert 0.15 < repeats / len(requested) < 0.3  # 0.25, less the repeats that happen to equal the request
-    again = _atari(dataclasses.replace(MR, sticky_action_prob=0.25, max_episode_steps=50), seed=1)
-    again.reset()
-    same = [again.step(int(a))[4]["executed_action"] for a in requested[:40]]
-    env.reset(seed=1)
-    assert same == [env.step(int(a))[4]["executed_action"] for a in requested[:40]], (
-        "the seed fixes the repeats"
-    )
 
 
 def test_reward_clipping_keeps_the_raw_score(leave_room1: dict[str, Any]) -> None:
@@ -364,6 +345,7 @@ def test_pool_reports_a_dead_worker() -> None:
 # ---- Procgen --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("needs_procgen")
 def test_procgen_exploration_env_steps_and_reports_frames() -> None:
     env = make_env(COINRUN, 0, render_rgb=True)
     obs, info = env.reset()
@@ -384,6 +366,7 @@ def test_procgen_exploration_env_steps_and_reports_frames() -> None:
     assert all((o == env.step(a)[0]).all() for o, a in zip(after, actions)), "restore + same actions"
 
 
+@pytest.mark.usefixtures("needs_procgen")
 def test_procgen_check_env_and_vec_env() -> None:
     _check_env_without_warnings(make_env(COINRUN, 0, render_rgb=True))
     with make_vec_env(COINRUN, 2, 0) as venv:

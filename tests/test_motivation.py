@@ -52,7 +52,12 @@ def test_config_validation_names_the_flag() -> None:
 
 def test_paper_eta() -> None:
     assert paper_eta("rnd", "ALE/Venture-v5", False) == 1.0
-    assert paper_eta("snd-v", "procgen:coinrun", True) == 0.5
+    # the runs behind the paper's Procgen SND-V numbers (snd-spec §1.1); other games variant 0
+    assert paper_eta("snd-v", "procgen:caveflyer", True) == 2.0
+    for game in ("coinrun", "jumper", "climber"):
+        assert paper_eta("snd-v", f"procgen:{game}", True) == 1.0
+    assert paper_eta("snd-v", "procgen:heist", True) == 0.5
+    assert paper_eta("snd-v", "ALE/MontezumaRevenge-v5", False) == 0.5
     assert paper_eta("snd-vic", "ALE/Gravitar-v5", False) == 0.25
     assert paper_eta("snd-vic", "procgen:jumper", True) == 0.5
     expected = {"ALE/MontezumaRevenge-v5": 1.0, "VentureNoFrameskip-v4": 0.25, "ALE/PrivateEye-v5": 0.5,

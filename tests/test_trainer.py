@@ -57,6 +57,7 @@ def test_smoke_montezuma(tmp_path, algo):
     assert (tmp_path / "checkpoints" / "best.safetensors").exists()
 
 
+@pytest.mark.usefixtures("needs_procgen")
 @pytest.mark.parametrize("algo", ALGOS)
 def test_smoke_procgen(tmp_path, algo):
     rows = train(tiny(tmp_path, env="procgen:coinrun", algo=algo))

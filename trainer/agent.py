@@ -116,9 +116,9 @@ def build_agent(cfg: TrainConfig, device: torch.device, seed: int | None = None)
     """A freshly initialised agent for a resolved config."""
     spec = env_spec(cfg.env_cfg)
     torch.manual_seed(cfg.seed if seed is None else seed)
-    policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen).to(
-        device
-    )
+    policy = ActorCritic(
+        spec.obs_shape, spec.num_actions, cfg.encoder, spec.is_procgen, critic_relu=bool(cfg.critic_relu)
+    ).to(device)
     motivation = make_motivation(
         cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device,
         cfg.seed if seed is None else seed, env_id=cfg.env,
@@ -174,7 +174,10 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
         raise CheckpointError(f"{path}: checkpoint config is not understood ({e})") from None
     check_game(path, meta, spec)
     try:
-        policy = ActorCritic(spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen)
+        policy = ActorCritic(
+            spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen,
+            critic_relu=bool(cfg.critic_relu),
+        )  # fmt: skip
         motivation = make_motivation(
             cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
         )

@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import tyro
@@ -161,6 +161,7 @@ def bench(bc: BenchConfig) -> dict:
             parts = {k: tr.dist.max(v) for k, v in parts.items()}
             total = parts["collect"] + parts["update"]
             n = bc.updates * cfg.batch_size
+            reward_cost = _reward_pass_cost(tr, ro.obs[: bc.rollout_steps])
             return {
                 "env": bc.env, "algo": bc.algo, "num_envs": bc.num_envs, "rollout_steps": bc.rollout_steps,
                 "device": str(tr.device), "encoder": bc.encoder, "amp": tr.autocast is not None,
@@ -169,9 +170,37 @@ def bench(bc: BenchConfig) -> dict:
                 "train_steps_per_s": round(n / total, 1),
                 "collect_steps_per_s": round(n / parts["collect"], 1),
                 "update_s_per_rollout": round(parts["update"] / bc.updates, 3),
+                **reward_cost,
             }  # fmt: skip
         finally:
             tr.close()
+
+
+def _reward_pass_cost(tr: Any, obs: Any) -> dict[str, float | None]:
+    """Seconds per rollout of the intrinsic-reward pass as trained (float32) and under the training
+    autocast (bf16), on the rollout's own observations (T, N, C, H, W): what the float32 reward costs.
+    None where there is no motivation or no autocast."""
+    none = {"reward_fp32_s_per_rollout": None, "reward_amp_s_per_rollout": None}
+    if tr.motivation is None or tr.autocast is None:
+        return none
+    import contextlib
+
+    import torch
+
+    def timed(float32: bool) -> float:
+        sync = torch.cuda.synchronize if tr.device.type == "cuda" else (lambda: None)
+        with tr.autocast if not float32 else contextlib.nullcontext():
+            tr.motivation.reward(obs[0], float32)  # warm-up
+            sync()
+            t0 = time.perf_counter()
+            for x in obs:  # (N, C, H, W), as collect calls it
+                tr.motivation.reward(x, float32)
+            sync()
+        return round(time.perf_counter() - t0, 4)
+
+    if tr.device.type == "cpu":
+        torch.set_num_threads(tr.collect_threads)
+    return {"reward_fp32_s_per_rollout": timed(True), "reward_amp_s_per_rollout": timed(False)}
 
 
 def bench_main(argv: list[str]) -> int:
@@ -195,11 +224,13 @@ def bench_main(argv: list[str]) -> int:
         title=f"trainer bench: {res['env']} {res['algo']} N={res['num_envs']}{ranks} T={res['rollout_steps']}"
     )
     for col in ("device", "encoder", "bf16", "env-only steps/s", "training steps/s", "collect steps/s",
-                "update s/rollout"):  # fmt: skip
+                "update s/rollout", "r_int s/rollout fp32 (bf16)"):  # fmt: skip
         t.add_column(col, justify="right")
+    fp32, amp = res["reward_fp32_s_per_rollout"], res["reward_amp_s_per_rollout"]
     t.add_row(
         res["device"], res["encoder"], "on" if res["amp"] else "off", f"{res['env_steps_per_s']:,.0f}",
         f"{res['train_steps_per_s']:,.0f}", f"{res['collect_steps_per_s']:,.0f}", f"{res['update_s_per_rollout']}",
+        "-" if fp32 is None else f"{fp32} ({amp})",
     )  # fmt: skip
     Console().print(t)
     return 0

@@ -132,11 +132,22 @@ class TrainConfig:
     encoder: Literal["paper", "nature"] = "paper"
     """Policy encoder: paper (4x 3x3 convs on 96x96, snd-spec §2.1) or nature (Nature-DQN CNN on 84x84, as
     OpenAI RND and CleanRL), for comparisons with those codebases. nature sets --env-cfg.frame-size 84."""
+    critic_relu: bool | None = None
+    """The critic reads the trunk's output after a ReLU (michalnand model_ppo.py: Linear 18432->512 then ReLU,
+    feeding both heads; snd-spec §2.2) instead of raw (Iskandor PPO_AtariModules.py, §2.1). None = the source
+    of the algo's paper number: on for snd-v, off for the others. Checkpoints whose config lacks this field
+    get off, as they were trained. The nature encoder already ends in a ReLU, so it changes nothing there."""
     amp: Literal["auto", "on", "off"] = "auto"
-    """bf16 autocast for the networks' forward/backward (losses stay float32). auto = on for CUDA with
-    bf16 support and for the CPU (about 1.7x faster there); off for exact float32."""
+    """bf16 autocast for the networks' training passes (losses and the intrinsic reward stay float32).
+    auto = on for the CPU (about 1.7x faster there) and for GPUs with native bf16 (compute capability 8.0,
+    Ampere, or newer; float32 on older ones, with one line saying so); on = bf16 whatever the GPU; off =
+    float32."""
     num_workers: int | None = None
     """Env worker processes (Atari). None = one per core, 0 = step envs in the main process."""
+    max_minutes: float | None = None
+    """Stop after the update that crosses this many minutes of wall-clock (counted from start-up), write a
+    checkpoint, print one line and exit 0; --resume continues. For shared GPU boxes and schedulers with a
+    wall clock. A resumed session takes the value of its own command line, not the run's."""
     checkpoint_every: StepCount = 1_000_000
     """Write a checkpoint every this many agent steps (and always at the end)."""
     keep_checkpoints: int = 3
@@ -180,10 +191,19 @@ class TrainConfig:
         env_cfg = dataclasses.replace(self.env_cfg, env_id=self.env)
         if self.encoder == "nature" and not self.procgen:
             env_cfg = dataclasses.replace(env_cfg, frame_size=84)
+        if env_cfg.noop_max is None:
+            env_cfg = dataclasses.replace(env_cfg, noop_max=paper_noop_max(self.algo, self.env))
         total = self.total_steps
         if total is None:
             total = paper_total_steps(self.env) if self.preset == "paper" else 10_000_000
-        return dataclasses.replace(self, env_cfg=env_cfg, total_steps=total)
+        critic_relu = self.algo == "snd-v" if self.critic_relu is None else self.critic_relu
+        return dataclasses.replace(self, env_cfg=env_cfg, total_steps=total, critic_relu=critic_relu)
+
+
+def paper_noop_max(algo: str, env_id: str) -> int:
+    """Random no-ops at reset in the code behind the algo's paper number: michalnand's Montezuma wrapper
+    (SND-V) plays 1-30, Iskandor's WrapperHardAtari (everything else) none (snd-spec §4.2)."""
+    return 30 if algo == "snd-v" and env_id == "ALE/MontezumaRevenge-v5" else 0
 
 
 class ConfigError(ValueError):
@@ -237,13 +257,14 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     check("obs_norm_init_steps", cfg.obs_norm_init_steps, 0, None, integer=True)
     check("num_workers", cfg.num_workers, 0, None, integer=True, optional=True)
     check("torch_threads", cfg.torch_threads, 1, None, integer=True, optional=True)
+    check("max_minutes", cfg.max_minutes, 0, None, lo_open=True, optional=True)
     e = cfg.env_cfg
     check("env_cfg.frame_size", e.frame_size, *FRAME_SIZE_RANGE, integer=True)
     check("env_cfg.frame_stack", e.frame_stack, *FRAME_STACK_RANGE, integer=True)
     check("env_cfg.frame_skip", e.frame_skip, *FRAME_SKIP_RANGE, integer=True)
     check("env_cfg.sticky_action_prob", e.sticky_action_prob, 0, 1)
     check("env_cfg.max_episode_steps", e.max_episode_steps, 1, None, integer=True)
-    check("env_cfg.noop_max", e.noop_max, 0, None, integer=True)
+    check("env_cfg.noop_max", e.noop_max, 0, None, integer=True, optional=True)
     check("env_cfg.procgen_frame_stack", e.procgen_frame_stack, *FRAME_STACK_RANGE, integer=True)
     check("env_cfg.procgen_random_action_prob", e.procgen_random_action_prob, 0, 1)
     p = cfg.ppo
@@ -300,13 +321,25 @@ def to_dict(cfg: TrainConfig) -> dict[str, Any]:
     return d
 
 
+LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "TrainConfig": {"critic_relu": False},
+    "EnvConfig": {"sticky_per_frame": False},
+}
+"""Fields added after configs were first saved, with the behaviour those older configs were trained with
+(issue 9): a checkpoint or run folder without them replays and resumes as before."""
+
+
 def from_dict(d: dict[str, Any]) -> TrainConfig:
-    """Inverse of ``to_dict``; unknown keys (from a newer version) are ignored."""
+    """Inverse of ``to_dict``; unknown keys (from a newer version) are ignored, and missing ones take
+    ``LEGACY_DEFAULTS`` where the behaviour changed, else the current default."""
 
     def build(cls: type, values: dict[str, Any]) -> Any:
         kwargs: dict[str, Any] = {}
+        legacy = LEGACY_DEFAULTS.get(cls.__name__, {})
         for f in dataclasses.fields(cls):
             if f.name not in values:
+                if f.name in legacy:
+                    kwargs[f.name] = legacy[f.name]
                 continue
             v = values[f.name]
             sub = {"env_cfg": EnvConfig, "ppo": PPOConfig, "motivation": MotivationConfig}.get(f.name)

@@ -49,12 +49,22 @@ class EnvConfig:
     frame_skip: int = 4
     """Atari: emulator frames per agent step; the observation is the pixel max of the last two (paper 4)."""
     sticky_action_prob: float = 0.25
-    """Atari: probability that the previous action is repeated for a whole agent step (paper 0.25)."""
+    """Atari: sticky actions, the probability that an emulator frame repeats the previously executed
+    action instead of the agent's (paper 0.25)."""
+    sticky_per_frame: bool = True
+    """Atari: decide stickiness per emulator frame inside the frame skip, as ALE v5's
+    repeat_action_probability and both authors' wrappers do (Iskandor utils/AtariWrapper.py, michalnand
+    WrapperMontezuma.py: the sticky wrapper sits inside the 4-frame repeat; snd-spec §4.2). False = once per
+    agent step for all its frames, snd's behaviour before issue 9, which checkpoints whose config lacks
+    this field get, so that they replay as they were trained."""
     max_episode_steps: int = 4500
     """Atari: agent steps before truncation (paper 4500 = 18000 frames)."""
-    noop_max: int = 0
-    """Atari: up to this many random no-ops at reset; 0 turns it off (Iskandor 0, michalnand's MR wrapper 30).
-    Each no-op is one emulator frame, as in OpenAI's NoopResetEnv under the frame skip."""
+    noop_max: int | None = None
+    """Atari: 1..noop_max random no-ops at reset; 0 turns them off. Each no-op is one emulator frame, as in
+    OpenAI's NoopResetEnv under the frame skip. None = the source of the algo's paper number, filled in by
+    the training config: 30 for SND-V on Montezuma's Revenge (michalnand RLAgents WrapperMontezuma.py,
+    snd-spec §4.2), 0 otherwise (Iskandor WrapperHardAtari has none); an env built from a bare EnvConfig
+    (tests, scripts) has none."""
     clip_reward: bool = True
     """Atari: learning reward max(0, sign(r)) in {0, 1}; the raw score stays in info (paper True)."""
     procgen_distribution_mode: str = "exploration"
@@ -149,7 +159,7 @@ def validate_env_config(cfg: EnvConfig) -> None:
         ("frame_skip", cfg.frame_skip, cfg.frame_skip > 0, "an integer > 0"),
         ("sticky_action_prob", cfg.sticky_action_prob, 0.0 <= cfg.sticky_action_prob <= 1.0, "in [0, 1]"),
         ("max_episode_steps", cfg.max_episode_steps, cfg.max_episode_steps > 0, "an integer > 0"),
-        ("noop_max", cfg.noop_max, cfg.noop_max >= 0, "an integer >= 0"),
+        ("noop_max", cfg.noop_max, cfg.noop_max is None or cfg.noop_max >= 0, "an integer >= 0 or None"),
         ("procgen_frame_stack", cfg.procgen_frame_stack, cfg.procgen_frame_stack > 0, "an integer > 0"),
         (
             "procgen_random_action_prob",
@@ -328,7 +338,8 @@ class AtariCore:
         if self.stack.shape != shape or self.stack.dtype != np.uint8 or not self.stack.flags.c_contiguous:
             raise ValueError(f"stack must be a C-contiguous uint8 array of shape {shape}")
         self.ale = _new_ale()
-        # Sticky actions are ours, per agent step with our own RNG: ALE's per-frame version is turned off.
+        # Sticky actions are ours, drawn from the wrapper RNG (so snapshots and the legacy per-step mode are
+        # exact): ALE's own version is turned off.
         self.ale.setFloat("repeat_action_probability", 0.0)
         self.action_set = _minimal_action_set(self.rom)
         self._noop = self.action_set.index(ale_py.Action.NOOP)
@@ -358,7 +369,7 @@ class AtariCore:
         """Start an episode: optional random no-ops, then a stack filled with the first frame."""
         ale = self.ale
         ale.reset_game()
-        if self.cfg.noop_max > 0:
+        if self.cfg.noop_max:
             for _ in range(int(self.rng.integers(1, self.cfg.noop_max + 1))):
                 ale.act(self.action_set[self._noop])
                 if ale.game_over(with_truncation=False):
@@ -374,15 +385,14 @@ class AtariCore:
 
     def step(self, action: int) -> tuple[float, bool, bool]:
         """One agent step with action index ``action``; returns (raw reward, terminated, truncated)."""
-        p = self.cfg.sticky_action_prob
-        if p > 0.0 and self.rng.random() < p:
-            action = self.previous_action  # repeated for all frames of this step, as the paper's wrapper does
-        self.previous_action = action
-        ale, ale_action, skip = self.ale, self.action_set[action], self.cfg.frame_skip
+        ale, skip = self.ale, self.cfg.frame_skip
+        stale = self._stale_frames(skip)
         reward = 0
         i = 0
         for i in range(skip):
-            reward += ale.act(ale_action)
+            if i == stale:
+                self.previous_action = action
+            reward += ale.act(self.action_set[self.previous_action])
             if i == skip - 2:
                 ale.getScreenGrayscale(self._frame_prev)
             if ale.game_over(with_truncation=False):
@@ -398,6 +408,20 @@ class AtariCore:
         terminated = ale.game_over(with_truncation=False)
         truncated = not terminated and self.steps >= self.cfg.max_episode_steps
         return float(reward), terminated, truncated
+
+    def _stale_frames(self, skip: int) -> int:
+        """How many leading frames of this step execute ``previous_action`` instead of the agent's.
+
+        Per frame (ALE v5): frame i repeats the previously executed action with probability p, and once the
+        new action has run, repeating it changes nothing, so the stale frames are those before the first
+        fresh draw: P(frame i stale) = p^(i+1). Per step (legacy): all frames or none, with probability p."""
+        p = self.cfg.sticky_action_prob
+        if p <= 0.0:
+            return 0
+        if not self.cfg.sticky_per_frame:
+            return skip if self.rng.random() < p else 0
+        sticky = self.rng.random(skip) < p  # (skip,)
+        return skip if sticky.all() else int(np.argmin(sticky))
 
     def _push_frame(self) -> None:
         # INTER_AREA is cv2's closest match to the paper's PIL antialiased resize (snd-spec §4.2); it writes

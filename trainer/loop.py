@@ -82,12 +82,44 @@ def pick_device(name: str) -> torch.device:
 
 
 def autocast_for(device: torch.device, amp: str) -> contextlib.AbstractContextManager | None:
-    """bf16 autocast where it is safe: convs and matmuls in bf16, losses cast to float32 by the callers."""
+    """bf16 autocast where it is safe: convs and matmuls in bf16, losses cast to float32 by the callers.
+
+    On CUDA, ``auto`` needs native bf16 (compute capability 8.0, Ampere, or newer): older GPUs emulate it,
+    slower than float32, and ``torch.cuda.is_bf16_supported()`` says True for some of them anyway. They
+    train in float32, with one line saying so; ``on`` forces bf16 there."""
     if amp == "off":
         return None
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        return None
+    if device.type == "cuda" and amp == "auto":
+        major, minor = torch.cuda.get_device_capability(device)
+        if major < 8:
+            print(
+                f"trainer: bf16 autocast off: {torch.cuda.get_device_name(device)} (compute capability "
+                f"{major}.{minor}) has no native bf16 (needs 8.0, Ampere or newer); training in float32",
+                file=sys.stderr,
+            )
+            return None
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def save_generator(gen: torch.Generator) -> dict[str, Any]:
+    """A generator's state with the device type it belongs to (CPU and CUDA states differ in layout)."""
+    return {"device": gen.device.type, "state": gen.get_state()}
+
+
+def restore_generator(gen: torch.Generator, saved: Any, reseed: int) -> bool:
+    """Restore ``gen`` from ``save_generator``'s dict where the device type matches; otherwise (a run
+    resumed on another device) re-seed it from ``reseed``. Returns False when it re-seeded.
+
+    Resume files written before the device was recorded hold a CPU state, or an empty tensor for CUDA."""
+    if isinstance(saved, dict):
+        device, state = saved["device"], saved["state"]
+    else:
+        device, state = ("cpu" if saved.numel() else "cuda"), saved
+    if device == gen.device.type and state.numel():
+        gen.set_state(state)
+        return True
+    gen.manual_seed(reseed)
+    return False
 
 
 def seed_everything(seed: int) -> None:
@@ -167,6 +199,9 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
         cfg.validate()  # before the folder is touched (--restart) or anything is allocated
+        self.started = time.monotonic()
+        # this session's wall-clock budget: the command line's, also when --resume reads the run's config
+        self.max_minutes = cfg.max_minutes
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         resume_state = None
@@ -276,13 +311,10 @@ class Trainer:
             self.motivation.load_state_dict(loaded.motivation.state_dict())
             for name, opt in self.motivation.optimizers.items():
                 opt.load_state_dict(state["motivation_optimizers"][name])
-            if self.device.type == "cpu" and "motivation_gen" in state:
-                self.motivation.generator.set_state(state["motivation_gen"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
-        if self.device.type == "cpu":
-            self.sample_gen.set_state(state["sample_gen"])
+        self._restore_device_generators(state)
         if self.reward_filter is not None and "reward_filter" in state:
             self.reward_filter.load_state_dict(state["reward_filter"])
         self.global_step = int(state["global_step"])
@@ -294,6 +326,21 @@ class Trainer:
         self.stats.recent.extend(state["recent_scores"])
         if self.dist.is_main:
             truncate_metrics(self.run_dir / "metrics.jsonl", self.update_idx)
+
+    def _restore_device_generators(self, state: dict[str, Any]) -> None:
+        """Action sampling and motivation generators live on the training device: restored where the
+        saved run used the same device type, re-seeded (one warning) where it did not."""
+        reseed = self.cfg.seed + 7919 * int(state["update"])
+        same = restore_generator(self.sample_gen, state["sample_gen"], reseed + 1)
+        if self.motivation is not None and "motivation_gen" in state:
+            same &= restore_generator(self.motivation.generator, state["motivation_gen"], reseed + 2)
+        if not same:
+            print(
+                f"trainer: warning: resuming on {self.device.type} a run saved on another device type (or with no "
+                "generator state): "
+                "action-sampling and motivation generators re-seeded (the run goes on, not bit-identical)",
+                file=sys.stderr,
+            )
 
     def _save(self, final: bool = False) -> Path:
         path = self.ckpt_dir / checkpoint_name(self.global_step)
@@ -307,16 +354,13 @@ class Trainer:
                 k: o.state_dict() for k, o in (self.motivation.optimizers.items() if self.motivation else [])
             },
             "gen": self.gen.get_state(),
-            "sample_gen": self.sample_gen.get_state() if self.device.type == "cpu" else torch.zeros(0),
+            "sample_gen": save_generator(self.sample_gen),
             "torch_rng": torch.get_rng_state(),
-            "motivation_gen": (
-                self.motivation.generator.get_state()
-                if self.motivation is not None and self.device.type == "cpu"
-                else torch.zeros(0, dtype=torch.uint8)
-            ),
             "all_rooms": [list(r) for r in sorted(self.stats.all_rooms)],
             "recent_scores": list(self.stats.recent),
         }
+        if self.motivation is not None:
+            state["motivation_gen"] = save_generator(self.motivation.generator)
         if self.reward_filter is not None:
             state["reward_filter"] = self.reward_filter.state_dict()
         state = self.dist.resume_state(state)  # every rank's random streams, gathered to rank 0
@@ -533,12 +577,15 @@ class Trainer:
                         self.metrics.flush()  # every event up to the checkpoint is on disk before it exists
                     self._save()
                     next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
-                # SIGTERM / Ctrl-C: the update is done; keep it and stop. Every rank must agree on the update
-                # it stops after (the save is collective), hence the any() over ranks.
-                if self.dist.any(stop.requested):
-                    stop_seen = True
+                # SIGTERM / Ctrl-C or --max-minutes: the update is done; keep it and stop. Every rank must agree
+                # on the update it stops after (the save is collective), hence the any() over ranks.
+                stop_seen = self.dist.any(stop.requested)
+                out_of_time = self.dist.any(self._budget_spent())
+                if stop_seen or out_of_time:
                     if not saved:
                         self._save()
+                    if out_of_time and not stop_seen:
+                        self._say_budget_reached()
                     break
         finally:
             stop.restore()
@@ -548,10 +595,26 @@ class Trainer:
                 self.metrics.close()
         if stop_seen and self.global_step < total:  # a signal after the last update changes nothing
             raise TrainingStopped(
-                f"{stop.name or 'a stop signal on another rank'} received: stopped at step {self.global_step:,} (update {self.update_idx}) with a "
-                f"checkpoint; resume with: trainer train --run-dir {self.run_dir} --resume"
+                f"{stop.name or 'a stop signal on another rank'} received: stopped at step {self.global_step:,} "
+                f"(update {self.update_idx}) with a checkpoint; resume with: trainer train --run-dir {self.run_dir} --resume"
             )
         return rows
+
+    def _budget_spent(self) -> bool:
+        """True once this session has run --max-minutes (checked between updates)."""
+        return self.max_minutes is not None and time.monotonic() - self.started >= 60.0 * self.max_minutes
+
+    def _say_budget_reached(self) -> None:
+        """One line (rank 0) for the update that crossed --max-minutes, whose checkpoint is written."""
+        if not self.dist.is_main:
+            return
+        minutes = (time.monotonic() - self.started) / 60.0
+        path = self.ckpt_dir / checkpoint_name(self.global_step)
+        print(
+            f"trainer: --max-minutes {self.max_minutes:g} reached after {minutes:.1f} min: stopped at step "
+            f"{self.global_step:,}, checkpoint {path}; continue with --resume",
+            file=sys.stderr,
+        )
 
     def _postfix(self, row: dict[str, Any]) -> str:
         recent = self.stats.recent

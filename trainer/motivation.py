@@ -21,6 +21,7 @@ This module lives in trainer/ but imports only torch and models/, so it stays pu
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,10 @@ SND_STD_ETA = {
 }
 """SND-STD's per-game eta, Iskandor/SND ``config/ppo.config.json`` (snd-spec §1.2)."""
 
+SNDV_PROCGEN_ETA = {"caveflyer": 2.0, "coinrun": 1.0, "jumper": 1.0, "climber": 1.0}
+"""SND-V's eta in the runs behind the paper's Procgen numbers, recomputed from michalnand's logs
+(snd-spec §1.1: caveflyer ``ppo_cnd_2``, the others ``cnd_1``); other Procgen games get 0.5 (variant 0)."""
+
 
 @dataclass
 class MotivationConfig:
@@ -58,7 +63,8 @@ class MotivationConfig:
 
     eta: float | None = None
     """Intrinsic reward scale, r_int = clip(eta * error, 0, 1). None = the paper's per-algo/per-env value
-    (snd-spec §1.2, §1.3, §4.1): RND 1, SND-V 0.5, SND-VIC 0.25 Atari / 0.5 Procgen, SND-STD per game."""
+    (snd-spec §1.1-§1.3, §4.1): RND 1, SND-V 0.5 Atari / per game on Procgen (caveflyer 2; coinrun, jumper,
+    climber 1), SND-VIC 0.25 Atari / 0.5 Procgen, SND-STD per game."""
     lr: float = 1e-4
     """Adam learning rate of predictor and target (both codebases: 1e-4; snd-spec §4.1)."""
     schedule: Literal["auto", "michalnand", "iskandor"] = "auto"
@@ -140,7 +146,7 @@ def paper_eta(algo: str, env_id_or_game: str, is_procgen: bool) -> float:
     if algo == "rnd":
         return 1.0
     if algo == "snd-v":
-        return 0.5
+        return SNDV_PROCGEN_ETA.get(game_name(env_id_or_game), 0.5) if is_procgen else 0.5
     if algo == "snd-vic":
         return 0.5 if is_procgen else 0.25
     if algo == "snd-std":
@@ -203,16 +209,25 @@ class Motivation:
         return self.normaliser is not None
 
     @torch.inference_mode()
-    def reward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 obs (N, C, H, W) -> (r_int (N,) = clip(eta * err, 0, 1), err (N,) raw error), float32."""
-        r, err, _ = self.reward_and_features(obs)
+    def reward(self, obs: torch.Tensor, float32: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 obs (N, C, H, W) -> (r_int (N,) = clip(eta * err, 0, 1), err (N,) raw error), float32.
+        ``float32=False`` runs the networks under the caller's autocast instead (``trainer bench`` times
+        both)."""
+        r, err, _ = self.reward_and_features(obs, float32)
         return r, err
 
     @torch.inference_mode()
-    def reward_and_features(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``reward`` and ``features`` from one target pass (the player needs both every frame)."""
-        x = self.prepare(obs)
-        target, pred = self.target(x), self.predictor(x)  # (N, F)
+    def reward_and_features(
+        self, obs: torch.Tensor, float32: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``reward`` and ``features`` from one target pass (the player needs both every frame).
+
+        The pass runs in float32 whatever autocast the caller set: bf16 adds about +3e-5 to every
+        distillation error on Montezuma frames, a bias that grows to the size of the error itself once a
+        long run's predictor gets below ~1e-4 (issue 9). Training passes may keep bf16."""
+        with self._float32() if float32 else contextlib.nullcontext():
+            x = self.prepare(obs)
+            target, pred = self.target(x), self.predictor(x)  # (N, F)
         with self._float32():
             err = distillation_error(pred.float(), target.float(), self.error_reduction)  # (N,)
         return (self.eta * err).clamp(0.0, 1.0), err, target.float()
@@ -340,8 +355,11 @@ class SNDVMotivation(Motivation):
 
     def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
         x = self.prepare(states[idx])
-        with torch.no_grad():
-            target = self.target(x)
+        # Not torch.no_grad(): under autocast a no-grad pass caches bf16 copies of the target's weights
+        # with no autograd history, and before torch 2.11 the contrastive pass below reused them, so
+        # loss_target never reached the target's weights (issue 9). A grad-enabled pass, detached, caches
+        # copies that keep their history.
+        target = self.target(x).detach()
         pred = self.predictor(x)
         x_ab, y = self.sample_pairs(states)
         z_a, z_b = self.target(x_ab).chunk(2)  # (P, F) each
