@@ -31,7 +31,7 @@ BASE = ["--num-envs", "2", "--ppo.rollout-steps", "8", "--ppo.minibatch-size", "
         (["--ppo.clip-eps", "0"], "--ppo.clip-eps 0.0: expected a number > 0"),
         (["--ppo.minibatch-size", "17"],
          "--ppo.minibatch-size 17: larger than the batch, --ppo.rollout-steps x --num-envs = 16"),
-        (["--keep-checkpoints", "0"], "--keep-checkpoints 0: expected a whole number >= 1"),
+        (["--keep-checkpoints", "-1"], "--keep-checkpoints -1: expected a whole number >= 0"),
         (["--env-cfg.sticky-action-prob", "1.5"], "--env-cfg.sticky-action-prob 1.5: expected a number in [0, 1]"),
         (["--motivation.eta", "-1"], "--motivation.eta -1.0: expected a number >= 0"),
     ],

@@ -28,7 +28,7 @@ from models.normalization import RunningMeanStd
 from trainer.advantages import RewardForwardFilter
 from trainer.checkpoint import list_checkpoints, read_metadata
 from trainer.cli import main as trainer_main
-from trainer.config import TrainConfig
+from trainer.config import PPOConfig, TrainConfig
 from trainer.distributed import Distributed, DistributedError
 from trainer.motivation import MotivationConfig, make_motivation
 from trainer.ppo import RolloutBatch, ppo_update
@@ -268,7 +268,7 @@ def test_without_torchrun_a_single_process_is_untouched(monkeypatch):
         monkeypatch.delenv(k, raising=False)
     d = Distributed.from_env()
     assert (d.rank, d.world_size, d.active, d.is_main) == (0, 1, False, True)
-    cfg = TrainConfig(num_envs=3).resolved()
+    cfg = TrainConfig(num_envs=3, ppo=PPOConfig(minibatch_size=64)).resolved()
     assert d.local_config(cfg) is cfg
     policy = torch.nn.Linear(2, 2)
     assert d.wrap_policy(policy, True) is policy
@@ -294,7 +294,7 @@ def test_rank_share_and_seeds():
 
 @pytest.mark.parametrize(
     "args, needle",
-    [(["--num-envs", "3"], "--num-envs 3 does not split evenly over 2 ranks"),
+    [(["--num-envs", "3", "--ppo.minibatch-size", "64"], "--num-envs 3 does not split evenly over 2 ranks"),
      (["--ppo.minibatch-size", "511"], "--ppo.minibatch-size 511")],
 )  # fmt: skip
 def test_a_share_that_does_not_split_gives_one_line_on_rank_0(tmp_path, monkeypatch, capsys, args, needle):

@@ -198,7 +198,7 @@ CORPUS: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "truncated": (lambda b: b.read_bytes()[:-64], "truncated"),
     "huge_header_len": (lambda b: struct.pack("<Q", 2**62) + b.read_bytes()[8:], "header says"),
     "header_not_json": (lambda b: struct.pack("<Q", 6) + b"{oops}", "not valid JSON"),
-    "header_json_list": (lambda b: _join([1, 2], b""), "JSON object"),  # type: ignore[arg-type]
+    "header_json_list": (lambda b: _join([1, 2], b""), "not a safetensors file"),  # type: ignore[arg-type]
     "empty_file": (lambda b: b"", "too short"),
     "no_snd_metadata": (header_edit(lambda h: _set(h, "__metadata__", {"format": "pt"})), "not an snd"),
     "snd_metadata_not_json": (
@@ -221,7 +221,7 @@ CORPUS: dict[str, tuple[Callable[[Path], bytes], str]] = {
                 and None
             )
         ),
-        "cannot build",
+        "frame-size 8",  # out of the config's range, before any network is built
     ),
     "num_actions_string": (meta_edit(lambda m: _set(m, "num_actions", "18")), "num_actions"),
     "global_step_negative": (meta_edit(lambda m: _set(m, "global_step", -5)), "global_step"),

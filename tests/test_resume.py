@@ -53,7 +53,7 @@ def snapshot(run: Path) -> dict[str, str]:
     return {
         str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in run.rglob("*")
-        if p.is_file()
+        if p.is_file() and p.name != ".lock"  # the folder lock: the holder's pid, rewritten by every trainer
     }
 
 

@@ -126,7 +126,7 @@ class TrainConfig:
     """Continue the run in --run-dir (its config.json wins) from its newest checkpoint whose model and
     resume state both load; refuses, changing nothing, when none does."""
     restart: bool = False
-    """Start over in a --run-dir that holds a run: its contents are moved to --run-dir/old-<time>/ first."""
+    """Start over in a run folder that holds a run: its contents are first moved to old-<time>/ inside it."""
     preset: Literal["none", "paper"] = "none"
     """paper: 128 envs x 128 steps, 128M steps on Atari / 64M on Procgen, per-game eta (snd-spec §4.1)."""
     encoder: Literal["paper", "nature"] = "paper"
@@ -151,7 +151,8 @@ class TrainConfig:
     checkpoint_every: StepCount = 1_000_000
     """Write a checkpoint every this many agent steps (and always at the end)."""
     keep_checkpoints: int = 3
-    """Newest step checkpoints kept; best.safetensors (highest mean episode score) is kept as well."""
+    """Newest step checkpoints kept (0 = keep every one, e.g. for `snd-player record RUN --across-checkpoints`);
+    best.safetensors (highest mean episode score) is kept as well."""
     obs_norm_init_steps: int = 256
     """Random-action steps (per env) that initialise the motivation's input normaliser before training
     (michalnand `_init_running_stats`: 256; only for algos with a normaliser)."""
@@ -253,7 +254,7 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     check("num_envs", cfg.num_envs, 1, None, integer=True)
     check("total_steps", cfg.total_steps, 1, None, integer=True, optional=True)
     check("checkpoint_every", cfg.checkpoint_every, 1, None, integer=True)
-    check("keep_checkpoints", cfg.keep_checkpoints, 1, None, integer=True)
+    check("keep_checkpoints", cfg.keep_checkpoints, 0, None, integer=True)
     check("obs_norm_init_steps", cfg.obs_norm_init_steps, 0, None, integer=True)
     check("num_workers", cfg.num_workers, 0, None, integer=True, optional=True)
     check("torch_threads", cfg.torch_threads, 1, None, integer=True, optional=True)

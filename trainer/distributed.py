@@ -391,7 +391,7 @@ class Distributed:
         returns of all ranks in env order. None on the other ranks, which write nothing."""
         if not self.active:
             return state
-        mine = {k: state[k].cpu() for k in RANK_STATE_KEYS if k in state}
+        mine = {k: _cpu(state[k]) for k in RANK_STATE_KEYS if k in state}
         rf = state.get("reward_filter")
         if rf is not None:
             mine["rewems"] = rf["rewems"].cpu()
@@ -412,17 +412,19 @@ class Distributed:
         and the reward filter's per-env returns are stored in global env order. Ranks the old run did not
         have start random streams of their own.
         """
-        on_cpu = trainer.device.type == "cpu"
+        from trainer.loop import restore_generator  # the loop imports this module
+
         ranks = state.get("ranks") or []
         motivation = trainer.motivation
         if self.rank < len(ranks):
             mine = ranks[self.rank]
             trainer.gen.set_state(mine["gen"])
             torch.set_rng_state(mine["torch_rng"])
-            if on_cpu and mine["sample_gen"].numel():
-                trainer.sample_gen.set_state(mine["sample_gen"])
-            if on_cpu and motivation is not None and mine["motivation_gen"].numel():
-                motivation.generator.set_state(mine["motivation_gen"])
+            # device-bound streams: restored where the device type matches, else re-seeded (as one process)
+            reseed = trainer.cfg.seed + 7919 * trainer.update_idx
+            restore_generator(trainer.sample_gen, mine["sample_gen"], reseed + 1)
+            if motivation is not None and "motivation_gen" in mine:
+                restore_generator(motivation.generator, mine["motivation_gen"], reseed + 2)
         elif self.rank > 0:
             seed = trainer.cfg.seed + 7919 * trainer.update_idx
             trainer.gen.manual_seed(seed)
@@ -484,3 +486,10 @@ def _chan(
     m = (w * mean).sum(0) / total
     m2 = (w * var).sum(0) + (w * (mean - m).square()).sum(0)
     return total, m, m2 / total
+
+
+def _cpu(value: Any) -> Any:
+    """A resume-state entry on the CPU: a tensor, or a generator state saved with its device type."""
+    if isinstance(value, dict):
+        return {k: _cpu(v) for k, v in value.items()}
+    return value.cpu() if isinstance(value, torch.Tensor) else value

@@ -641,6 +641,7 @@ def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, An
     The run folder is locked for the whole session (one trainer per folder); a SIGTERM or SIGINT ends it
     early with TrainingStopped once a checkpoint is written.
     """
+    cfg.validate()  # a bad value is refused before the lock creates the run folder
     with _run_lock(cfg):
         trainer = Trainer(cfg, resume=cfg.resume)
         try:

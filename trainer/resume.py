@@ -48,7 +48,7 @@ _STATE_TYPES: dict[str, type | tuple[type, ...]] = {
     "optimizer": dict,
     "motivation_optimizers": dict,
     "gen": torch.Tensor,
-    "sample_gen": torch.Tensor,
+    "sample_gen": (torch.Tensor, dict),  # a dict with its device type since resume across devices
     "torch_rng": torch.Tensor,
     "all_rooms": list,
     "recent_scores": list,
