@@ -403,7 +403,7 @@ def test_two_ranks_under_torchrun_write_one_run_that_plays_and_resumes_after_kil
     assert rows[-1]["global_step"] == target and rows[-1]["episodes"] == 4
     state = torch.load(list_checkpoints(run / "checkpoints")[-1].with_suffix(".state.pt"), weights_only=True)
     assert state["world_size"] == 2 and len(state["ranks"]) == 2
-    assert not torch.equal(state["ranks"][0]["sample_gen"], state["ranks"][1]["sample_gen"])
+    assert not torch.equal(state["ranks"][0]["sample_gen"]["state"], state["ranks"][1]["sample_gen"]["state"])
 
     # one process re-splits the run: the same 2 envs, the same global minibatch
     alone = subprocess.run([sys.executable, *_cli(run, "--resume", "--total-steps", str(target + 32))], env=env,
