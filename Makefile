@@ -28,7 +28,7 @@ NP2_TESTS := tests/test_envs.py tests/test_models.py tests/test_losses.py tests/
 
 $(NP2_STAMP):
 	$(PYTHON) -m venv $(NP2)
-	args=$$($(PYTHON) scripts/torch_choice.py --version $(TORCH_VERSION) cpu) && eval "$(NP2)/bin/pip install -q $$args"
+	args=$$($(PYTHON) scripts/torch_choice.py --version $(TORCH_VERSION) "$(TORCH)") && eval "$(NP2)/bin/pip install -q $$args"
 	$(NP2)/bin/pip install -q "numpy>=2" "gymnasium>=1.0,<2" "ale-py>=0.10,<0.13" safetensors tyro tqdm rich \
 	  tensorboard opencv-python-headless pytest pytest-timeout
 	$(NP2)/bin/pip install -q --no-deps -e .
