@@ -441,9 +441,7 @@ class Trainer:
             self.envs.step_async(a.cpu().numpy())
             # while the emulators run: the intrinsic reward of s_t and the input statistics
             if self.motivation is not None:
-                with ac:
-                    r, e = self.motivation.reward(x)
-                r_int[t], err[t] = r.float(), e.float()
+                r_int[t], err[t] = self.motivation.reward(x)  # float32 whatever the autocast (issue 9)
                 self.motivation.observe(x)
             self.obs_np, rew, done, info = self.envs.step_wait()
             r_ext[t], dones[t] = rew, done
