@@ -1,8 +1,9 @@
 """The main window: game view and timeline in the middle, one dock per panel, controls in a toolbar.
 
-The window never steps the env or runs a network: a :class:`~snd_player.worker.SessionWorker` does, in its
-own thread, and hands over :class:`~snd_player.worker.StepBatch` objects. Batches are only stored here; a
-60 FPS timer draws the newest state with long-lived items (STYLE.md item 8).
+The window never steps the env or runs a network: a :class:`~snd_player.worker.SessionWorker` does, in a
+child process (the app) or a thread (tests), and hands over :class:`~snd_player.worker.StepBatch` objects.
+Batches are only stored here; a frame is drawn when one arrives, at most one per ``MIN_FRAME_S``, with
+long-lived items (STYLE.md item 8), and all panels are painted in one repaint of the window.
 """
 
 from __future__ import annotations
@@ -44,13 +45,18 @@ from snd_player.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
 from snd_player.widgets.plots import IntrinsicPlot, ValuePlot
 from snd_player.widgets.policy import PolicyBars
 from snd_player.widgets.projection import ProjectionView
+from snd_player.widgets.repaint import coalesce_scene_updates, end_frame
 from snd_player.widgets.rooms import RoomsPanel
+from snd_player.widgets.text_line import TextLine
 from snd_player.widgets.timeline_slider import TimelineSlider
 from snd_player.worker import SPEEDS, StepBatch, WorkerThread
 
 DEMO_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo.safetensors"
 TRAIN_HINT = "trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv"
 DRAW_FPS = 60
+MIN_FRAME_S = 1 / DRAW_FPS - 0.003
+"""Least time between two drawn frames: under 1/60 s, so a frame whose step arrives a little late, or whose
+timer fires a little late, still comes within 1/60 s of the one before."""
 MAX_RECENT = 8
 PANEL_TIPS = {
     "dock_policy": "Policy: the probability of each action in this state; the chosen one is yellow. Entropy "
@@ -101,7 +107,7 @@ def header_html(meta: dict[str, Any], path: Path | None) -> str:
     )
 
 
-def _set_text(label: QLabel, text: str) -> None:
+def _set_text(label: QLabel | TextLine, text: str) -> None:
     if label.text() != text:  # setText re-lays out the status bar even for the same text
         label.setText(text)
 
@@ -198,6 +204,7 @@ class MainWindow(QMainWindow):
         self._initial_seed = seed
         self._initial_greedy = greedy
         self.checkpoint: Path | None = None
+        self._scenes: list = []
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage(self.open_dialog)
@@ -220,13 +227,12 @@ class MainWindow(QMainWindow):
         self.slider = TimelineSlider()
         self.slider.scrubbed.connect(self.seek)
         pl.addWidget(self.slider)
-        self.timeline_label = QLabel("")
-        self.timeline_label.setStyleSheet(f"color: {theme.MUTED};")
+        self.timeline_label = TextLine("", color=theme.MUTED, padding=0)
         self.timeline_label.setToolTip(
             "bookmarks on the timeline: r_int peaks (orange, below) and rooms entered for the first time "
             "(teal, above); [ and ] jump between them"
         )
-        self.timeline_label.setWordWrap(False)  # one line at every width: wrapping pushed it under the docks
+        # one line at every width (wrapping pushed it under the docks), elided when narrow
         for lab in (self.header, self.timeline_label):  # long lines must not widen the centre
             lab.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         pl.addWidget(self.timeline_label)
@@ -241,11 +247,16 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self._show_welcome(True)
 
+        # frames are drawn when a batch arrives, at most one per MIN_FRAME_S (see _schedule_draw); a slow
+        # timer refreshes the rates in the status bar
         self.draw_timer = QTimer(self)
+        self.draw_timer.setSingleShot(True)
         self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.draw_timer.timeout.connect(self._draw)
-        # 15 ms, not 16: a tick that fires a little late still leaves the frame interval under 1/60 s
-        self.draw_timer.start(1000 // DRAW_FPS - 1)
+        self._last_draw = 0.0
+        self.rates_timer = QTimer(self)
+        self.rates_timer.timeout.connect(self._update_rates)
+        self.rates_timer.start(250)
         self.runs = RunSupport(self)  # run folders, training panel, follow, File → Compare…
 
     # -- construction -------------------------------------------------------------------------------------
@@ -495,11 +506,12 @@ class MainWindow(QMainWindow):
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
-        self.status_fps = QLabel("")
-        self.status_episode = QLabel("")
-        self.status_score = QLabel("")
-        self.status_rooms = QLabel("")
-        self.status_state = QLabel("")
+        # painted lines, not QLabels: a new step's text must not re-lay out the window (text_line.py)
+        self.status_fps = TextLine("")
+        self.status_episode = TextLine("")
+        self.status_score = TextLine("")
+        self.status_rooms = TextLine("")
+        self.status_state = TextLine("")
         for w in (
             self.status_state,
             self.status_episode,
@@ -607,6 +619,10 @@ class MainWindow(QMainWindow):
             if old is not None:
                 old.deleteLater()
         self._show_welcome(False)
+        # one repaint per frame for all plots (widgets/repaint.py); the old panels are only deleted later
+        self._scenes = coalesce_scene_updates(
+            [self.game, self.intrinsic, self.values, self.policy, self.projection, self.rooms]
+        )
 
         self.worker = WorkerThread(session, FeatureProjector(seed=session.seed), process=self.session_process)
         w = self.worker.worker
@@ -821,6 +837,7 @@ class MainWindow(QMainWindow):
         self._fps_steps += len(batch.records)
         self.inference_ms = batch.inference_ms
         self._dirty = True
+        self._schedule_draw()
 
     def _on_worker_failed(self, msg: str) -> None:
         self.statusBar().showMessage(msg, 6000)
@@ -831,20 +848,34 @@ class MainWindow(QMainWindow):
         self.status_state.setText("▶ playing" if self.playing else "❚❚ paused")
 
     # -- drawing ------------------------------------------------------------------------------------------
+    def _schedule_draw(self) -> None:
+        """Draw the newest batch now, or when MIN_FRAME_S has passed since the last frame.
+
+        (A fixed 60 Hz timer drew only at its ticks: a step arriving just after a tick waited for the next,
+        and a tick with nothing new left a 33 ms gap, so at max speed a frame in eight came late although
+        the agent played more steps a second than the screen shows.)"""
+        if self.draw_timer.isActive():
+            return  # the pending frame will show this batch too
+        wait_ms = (self._last_draw + MIN_FRAME_S - time.perf_counter()) * 1000.0
+        self.draw_timer.start(max(0, int(wait_ms + 0.5)))
+
     def _draw(self) -> None:
+        if not self._dirty or self.last is None or self.timeline is None:
+            return
+        self._dirty = False
+        self._last_draw = time.perf_counter()
+        self.draw_now()
+
+    def _update_rates(self) -> None:
         now = time.perf_counter()
         if now - self._fps_t0 >= 1.0:
             dt = now - self._fps_t0
             self.draw_fps, self.steps_per_s = self._fps_draws / dt, self._fps_steps / dt
             self._fps_t0, self._fps_draws, self._fps_steps = now, 0, 0
             self._update_status()
-        if not self._dirty or self.last is None or self.timeline is None:
-            return
-        self._dirty = False
-        self.draw_now()
 
     def draw_now(self) -> None:
-        """Draw the newest state into every panel (normally called by the 60 FPS timer).
+        """Draw the newest state into every panel (normally when a batch arrives, at most 60 times a second).
 
         While playing, the point cloud is redrawn every other frame (30 Hz) and the room map a few times a
         second: one new point or one more step in a room moves them by less than a pixel, and they are the
@@ -864,6 +895,7 @@ class MainWindow(QMainWindow):
             self._rooms_due = now + 0.15  # the room map and heat map change slowly: a few times a second
             self.rooms.update_from(self.room_stats, tl, rec)
         self._update_live_status()
+        end_frame(self._scenes)
         self.frames_drawn += 1
         self._fps_draws += 1
 
@@ -913,5 +945,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.draw_timer.stop()
+        self.rates_timer.stop()
         self.stop_worker()
         super().closeEvent(ev)

@@ -155,12 +155,19 @@ class Stepper:
         with self._lock:
             if self._in_flight >= self.MAX_IN_FLIGHT:
                 return 0.002  # wait for the window without spinning: it needs the CPU to catch up
-        # max speed: whenever idle; paced: poll 4 times a step (2..16 ms); a pending step or seek: now
+        # max speed: whenever idle; paced: when the next step falls due; a pending step or seek: now
         if self.playing and self.speed == 0:
             return 0.0
         if self.playing and not (self._pending_steps or self._pending_seek is not None):
-            return min(16, max(2, 250 / (REAL_TIME_STEPS_PER_S * self.speed))) / 1000.0
+            # sleep to the step's due time, not a poll interval: polling every quarter step handed steps
+            # over up to 4 ms late at 4x, and the window drew a frame in six late for it
+            return max(0.0005, self.next_due() - time.perf_counter())
         return 0.001
+
+    def next_due(self) -> float:
+        """``time.perf_counter()`` at which the next paced step falls due."""
+        rate = REAL_TIME_STEPS_PER_S * max(self.speed, 1e-9)
+        return self._anchor + (self._played_since_anchor + 1) / rate
 
     def emit_state(self) -> None:
         s = self.session
@@ -191,7 +198,8 @@ class Stepper:
 
     def _due_steps(self) -> int:
         rate = REAL_TIME_STEPS_PER_S * self.speed
-        due = int((time.perf_counter() - self._anchor) * rate) - self._played_since_anchor
+        # + 1e-6: woken at next_due() exactly, rounding must not leave the step undue
+        due = int((time.perf_counter() - self._anchor) * rate + 1e-6) - self._played_since_anchor
         if due > 4:  # fell behind (a slow machine or a busy GUI): catch up gently, not in a burst
             self._reanchor()
             due = 1
@@ -220,10 +228,14 @@ class Stepper:
             elif self.playing:
                 budget = self._remaining if self._remaining is not None else 1 << 30
                 if self.speed == 0:
-                    t_end = time.perf_counter() + self.MAX_BATCH_S
+                    t0 = time.perf_counter()
+                    t_end = t0 + self.MAX_BATCH_S
                     while len(records) < budget:
                         records.append(s.step())
-                        if time.perf_counter() >= t_end or records[-1].done:
+                        now = time.perf_counter()
+                        # stop when one more step would end past the deadline, not once past it: a step of
+                        # 7 ms made batches of two, 14 ms apart, and a frame in ten waited past 1/60 s
+                        if now + (now - t0) / len(records) >= t_end or records[-1].done:
                             break
                 else:
                     for _ in range(min(self._due_steps(), budget)):

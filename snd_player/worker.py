@@ -8,7 +8,8 @@ batch when playing as fast as possible. What a command does lives in the Qt-free
 - :class:`SessionWorker`, a ``QObject`` moved to a ``QThread`` of the window's process (tests, embedding);
 - :class:`snd_player.worker_process.ProcessSessionWorker`, a child process that rebuilds the session from
   its checkpoint. ALE and the networks then never hold the GUI process's GIL, which is what lets the window
-  draw 60 frames a second with every panel on two cores. ``WorkerThread(..., process=True)`` picks it.
+  draw 60 frames a second with every panel on two cores. ``WorkerThread(..., process=True)`` picks it; its
+  pipe is read by the window's own thread (no second Python thread in the window's process).
 """
 
 from __future__ import annotations
@@ -113,22 +114,35 @@ class WorkerThread:
     def __init__(
         self, session: Session, projector: FeatureProjector | None = None, process: bool = False
     ) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("snd-session-worker")
+        self.thread: QThread | None = None
+        """The worker's thread; None for a child process, whose pipe the window's own thread reads: a
+        second Python thread in the window's process would only take the GIL from the drawing."""
         if process:
             from snd_player.worker_process import ProcessSessionWorker
 
             self.worker = ProcessSessionWorker(session, projector)
         else:
             self.worker = SessionWorker(session, projector)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.start)
+            self.thread = QThread()
+            self.thread.setObjectName("snd-session-worker")
+            self.worker.moveToThread(self.thread)
+            self.thread.started.connect(self.worker.start)
+        self._started = False
 
     def start(self) -> None:
-        self.thread.start()
+        if self.thread is None:
+            self._started = True
+            self.worker.start()
+        else:
+            self.thread.start()
 
     def stop(self, timeout_ms: int = 5000) -> bool:
         """Stop the worker, quit its event loop and join the thread; True when it has finished."""
+        if self.thread is None:
+            if self._started:
+                self._started = False
+                self.worker.shutdown()
+            return True
         if not self.thread.isRunning():
             return True
         QMetaObject.invokeMethod(self.worker, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)

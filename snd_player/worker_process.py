@@ -60,6 +60,21 @@ class SessionSpec:
         )
 
 
+PIPE_BYTES = 1 << 20
+"""Capacity asked for the child's output pipe: a batch (about 160 KB with an Atari frame) then goes in one
+write and comes out in one read, where the default 64 KB pipe made child and window take turns per chunk."""
+
+
+def _widen_pipe(fd: int) -> None:
+    """Grow a pipe's buffer to PIPE_BYTES where the OS allows it (Linux); elsewhere keep the default."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
 _CHILD_CODE = (
     "import sys; sys.path.insert(0, sys.argv[3]); "
     "from snd_player.worker_process import child_entry; child_entry(int(sys.argv[1]), int(sys.argv[2]))"
@@ -173,6 +188,7 @@ class ProcessSessionWorker(QObject):
     def start(self) -> None:
         cmd_r, cmd_w = os.pipe()
         out_r, out_w = os.pipe()
+        _widen_pipe(out_w)
         root = str(Path(__file__).resolve().parent.parent)  # where snd_player is, installed or not
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD_CODE, str(cmd_r), str(out_w), root], pass_fds=(cmd_r, out_w)

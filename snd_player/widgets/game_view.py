@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtWidgets import QLabel
+from PyQt6.QtCore import QRectF, QSize, Qt
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PyQt6.QtWidgets import QWidget
 
 from snd_player.session import StepRecord
 from snd_player.widgets import theme
@@ -39,6 +41,85 @@ def obs_image(obs: np.ndarray, mode: str) -> np.ndarray:
     return out
 
 
+class Overlay(QWidget):
+    """Score, lives, room and step over the game: a dark rounded box with monospace text, painted directly.
+
+    (A styled QLabel re-measured and re-laid itself out for each new step; this repaints its box and
+    changes size only when the text's length does.) Narrower than the text, the line wraps at its " · "
+    separators instead of losing the step number."""
+
+    PAD_X, PAD_Y = 8, 3
+    SEP = " · "
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSizeF(11.0)
+        self.setFont(font)
+        self._fm = QFontMetrics(font)
+        self._text = ""
+        self._lines: list[str] = []
+        self.max_width = 10_000
+        self._bg = QColor(0, 0, 0, 175)
+        self._fg = QColor(theme.TEXT)
+
+    def text(self) -> str:
+        return self._text
+
+    def lines(self) -> list[str]:
+        """The lines as painted (more than one when the view is narrower than the text)."""
+        return list(self._lines)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        if text == self._text:
+            return
+        self._text = text
+        self._relayout()
+
+    def set_max_width(self, w: int) -> None:
+        if w != self.max_width:
+            self.max_width = w
+            self._relayout()
+
+    def _relayout(self) -> None:
+        room = self.max_width - 2 * self.PAD_X
+        lines: list[str] = []
+        for part in self._text.split(self.SEP) if self._text else []:
+            if lines and self._fm.horizontalAdvance(lines[-1] + self.SEP + part) <= room:
+                lines[-1] += self.SEP + part
+            else:
+                lines.append(part)
+        self._lines = lines
+        w = max((self._fm.horizontalAdvance(t) for t in lines), default=0) + 2 * self.PAD_X
+        size = QSize(min(w, self.max_width), len(lines) * self._fm.lineSpacing() + 2 * self.PAD_Y)
+        if size != self.size():
+            self.resize(size)
+            self.parentWidget().place_overlay()
+        self.update()
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(self._bg)
+        p.drawRoundedRect(QRectF(self.rect()), 3, 3)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setPen(self._fg)
+        h = self._fm.lineSpacing()
+        for i, line in enumerate(self._lines):
+            p.drawText(
+                self.PAD_X,
+                self.PAD_Y + i * h,
+                self.width() - self.PAD_X,
+                h,
+                int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+                line,
+            )
+        p.end()
+
+
 class GameView(pg.GraphicsLayoutWidget):
     """Frame or observation, plus an overlay with score, lives, room and step."""
 
@@ -51,12 +132,8 @@ class GameView(pg.GraphicsLayoutWidget):
         self.view.disableAutoRange()  # the range is set once per image size in show_record
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        # a plain label over the view: stays crisp and costs nothing to lay out in the scene
-        self.overlay = QLabel(self)
-        self.overlay.setStyleSheet(
-            f"background: rgba(0, 0, 0, 175); color: {theme.TEXT}; padding: 3px 8px; border-radius: 3px;"
-            "font-family: monospace; font-size: 11pt;"
-        )
+        # a widget over the view: stays crisp and costs nothing to lay out in the scene
+        self.overlay = Overlay(self)
         self.overlay.hide()
         self.mode = "frame"
         self._shape: tuple[int, ...] | None = None
@@ -91,17 +168,10 @@ class GameView(pg.GraphicsLayoutWidget):
         if text != self._overlay_text:
             self._overlay_text = text
             self.overlay.setText(text)
-            self._place_overlay()
 
-    def _place_overlay(self) -> None:
-        # bottom-left, over the floor of Atari frames rather than the game's own score line; inside the view
-        # at every size: wider than the view, the line wraps instead of losing its step number
-        self.overlay.ensurePolished()  # the style sheet's font, before measuring with it
-        room = max(self.width() - 16, 60)
-        need = self.overlay.fontMetrics().horizontalAdvance(self.overlay.text()) + 20  # + padding
-        self.overlay.setWordWrap(need > room)
-        self.overlay.setFixedWidth(min(need, room))
-        self.overlay.adjustSize()
+    def place_overlay(self) -> None:
+        """Bottom-left, over the floor of Atari frames rather than the game's own score line; inside the
+        view at every size (wider than the view, the line wraps instead of losing its step number)."""
         self.overlay.move(8, max(0, self.height() - self.overlay.height() - 8))
 
     @property
@@ -111,7 +181,8 @@ class GameView(pg.GraphicsLayoutWidget):
     def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt name
         super().resizeEvent(ev)
         if hasattr(self, "overlay"):  # pyqtgraph calls this from its own __init__
-            self._place_overlay()
+            self.overlay.set_max_width(max(self.width() - 16, 60))
+            self.place_overlay()
 
     def blank(self) -> None:
         """Show nothing until the next record (not ``clear``: GraphicsLayoutWidget forwards that name to

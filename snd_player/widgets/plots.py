@@ -26,6 +26,7 @@ def _curve(view, color: str) -> pg.PlotDataItem:
     item = pg.PlotDataItem(pen=pg.mkPen(color, width=1))
     item.setDownsampling(auto=True, method="peak")
     item.setClipToView(True)
+    item.setSkipFiniteCheck(True)  # StepRecord's numbers are finite; the check cost a pass per curve a frame
     view.addItem(item)
     return item
 
@@ -287,6 +288,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
         legend.addItem(self.rewards, "reward &gt; 0")  # legend labels are HTML
         legend.addItem(self.penalties, "reward &lt; 0")
         self.cursor = _cursor(self.plot)
+        self._stars: dict[int, tuple] = {}  # item -> (timeline, length, starred steps) drawn
         self.range_ext = StickyRange()
         self.range_int = StickyRange()
         self._init_follow([self.plot])
@@ -329,7 +331,11 @@ class ValuePlot(_Follow, pg.PlotWidget):
             (self.rewards, np.flatnonzero(raw > 0)),
             (self.penalties, np.flatnonzero(raw < 0)),
         ):
-            if hits.size or item.data.size:
+            # a step's value never changes once played: re-set the stars only when the set of steps does
+            # (re-setting them every frame cost more than drawing both curves)
+            shown = self._stars.get(id(item))
+            if shown is None or shown[0] is not tl or n < shown[1] or not np.array_equal(shown[2], hits):
+                self._stars[id(item)] = (tl, n, hits)
                 item.setData(x[hits], v_ext[hits])
         if self._follow:
             if (new := self.range_ext.update(v_ext)) is not None:

@@ -6,27 +6,25 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from snd_player.session import StepRecord
 from snd_player.widgets import theme
+from snd_player.widgets.text_line import TextRuns
 
 
 class PolicyBars(QWidget):
     """A line with the chosen action, its probability and the entropy, over one bar per action.
 
-    The line is a QLabel rather than the plot's title: re-laying out a pyqtgraph title every frame costs
-    more than drawing the bars."""
+    The line is painted text rather than the plot's title or a rich-text QLabel: re-laying out either
+    every frame costs more than drawing the bars (see text_line.py)."""
 
     def __init__(self, action_names: list[str], parent=None) -> None:
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 2, 2, 2)
         lay.setSpacing(0)
-        self.title = QLabel("")
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = TextRuns(2)
         lay.addWidget(self.title)
         self.view = pg.PlotWidget()
         lay.addWidget(self.view, 1)
@@ -72,9 +70,13 @@ class PolicyBars(QWidget):
         if 0 <= rec.action < len(brushes):
             brushes[rec.action] = self._chosen_brush
         self.bars.setOpts(width=rec.probs.astype(np.float64), brushes=brushes)
-        self.title.setText(
-            f"<span style='color:{theme.CHOSEN}; font-weight:600'>{rec.action_name}</span>"
-            f"&nbsp; p = {rec.probs[rec.action]:.2f}<br>"
-            f"<span style='color:{theme.MUTED}'>entropy</span> {rec.entropy:.2f}"
-            f"<span style='color:{theme.MUTED}'> of max {self.max_entropy:.2f} nats</span>"
+        self.title.set_lines(
+            [
+                [(rec.action_name, theme.CHOSEN, True), (f"  p = {rec.probs[rec.action]:.2f}", None, False)],
+                [
+                    ("entropy ", theme.MUTED, False),
+                    (f"{rec.entropy:.2f}", None, False),
+                    (f" of max {self.max_entropy:.2f} nats", theme.MUTED, False),
+                ],
+            ]
         )
