@@ -6,8 +6,8 @@ Without a checkpoint a freshly initialised SND-V agent for Montezuma's Revenge i
 (the networks cost the same trained or not). The window (1600x1000, all docks shown) plays at each speed in
 ``--speeds`` for ``--seconds`` after a warm-up, and the script reports:
 
-- ``draw_fps``: frames the window actually drew per second (its timer runs at 60 Hz and draws when the
-  worker has handed over something new);
+- ``draw_fps``: frames the window actually drew per second (it draws when the worker hands over new
+  steps, at most one frame per ``MIN_FRAME_S``, about 13.7 ms);
 - ``agent_steps_per_s``: agent steps the worker played per second;
 - ``inference_ms``: time in the policy and motivation networks per step (one forward each, batch of 1);
 - ``draw_ms_p50`` / ``draw_ms_p95``: GUI-thread time to draw one frame into every panel;
@@ -23,7 +23,9 @@ Without a checkpoint a freshly initialised SND-V agent for Montezuma's Revenge i
 the app uses, and the in-process thread it replaced (same widgets), so before/after come from one machine
 state.
 
-Runs offscreen when there is no display. The machine's other load counts: run it on an idle machine for
+The window runs in Qt's own event loop, as in the app (an earlier version of this script polled with
+``processEvents`` and 1 ms sleeps, which delayed every timer and pipe read by up to a millisecond and spent
+CPU polling; its figures read a few frames a second lower). Runs offscreen when there is no display. The machine's other load counts: run it on an idle machine for
 figures to compare.
 """
 
@@ -70,7 +72,7 @@ def worker_inference_s(win) -> float:
 
 
 def measure(app, win, speed: float, seconds: float, warmup: float) -> dict:
-    from PyQt6.QtCore import QTimer
+    from PyQt6.QtCore import QEventLoop, QTimer
 
     win.set_speed(speed)
     win.play()
@@ -98,10 +100,11 @@ def measure(app, win, speed: float, seconds: float, warmup: float) -> dict:
     probe.timeout.connect(tick)
 
     def run_for(s: float) -> None:
-        t_end = time.perf_counter() + s
-        while time.perf_counter() < t_end:
-            app.processEvents()
-            time.sleep(0.001)
+        # Qt's own event loop, as in the app (a processEvents-and-sleep loop delays every timer and
+        # pipe read by up to its sleep and spends CPU polling)
+        loop = QEventLoop()
+        QTimer.singleShot(int(s * 1000), loop.quit)
+        loop.exec()
 
     run_for(warmup)
     draw_times.clear()

@@ -1,0 +1,253 @@
+"""How the player turns steps into frames (issue 12, 60 FPS): one repaint of the window per frame, no
+relayout for a new step's text, a frame as soon as a step arrives (but no closer than MIN_FRAME_S to the
+last), and a worker that hands steps over before they are due to be drawn.
+
+No test here times the machine; they count events, read scheduled timer intervals, or fake slow steps. The
+figures themselves come from ``scripts/bench_player.py``."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PyQt6.QtCore import QEvent, QObject  # noqa: E402
+from PyQt6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from snd_player import main_window as mw  # noqa: E402
+from snd_player.stepper import REAL_TIME_STEPS_PER_S, Stepper  # noqa: E402
+from snd_player.worker import StepBatch  # noqa: E402
+from tests.test_player import WAIT_MS, play_and_wait  # noqa: E402
+from tests.test_player_polish import settle, window  # noqa: E402, F401 - fixture
+from tests.test_session import tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
+
+
+class _Events(QObject):
+    """Counts UpdateRequests of the window and LayoutRequests of any widget in it."""
+
+    def __init__(self, win: QWidget) -> None:
+        super().__init__()
+        self.win = win
+        self.updates = 0
+        self.layouts: list[str] = []
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt name
+        t = ev.type()
+        if t == QEvent.Type.UpdateRequest and obj is self.win:
+            self.updates += 1
+        elif t == QEvent.Type.LayoutRequest and isinstance(obj, QWidget):
+            if obj is self.win or self.win.isAncestorOf(obj):
+                self.layouts.append(type(obj).__name__)
+        return False
+
+
+def test_a_step_repaints_the_window_once_and_never_relays_it_out(qtbot, window):  # noqa: F811 - fixture
+    """QLabels in the status bar, the timeline line and the policy title re-laid out the window for every
+    step's new text, and each plot's scene synced the whole window on its own: 4-5 repaints a frame."""
+    play_and_wait(qtbot, window, 30)  # two-digit step counts: the text lines have grown to them
+    settle(qtbot, window)
+    window.set_speed(4.0)
+    window.play()
+    qtbot.waitUntil(lambda: window.frames_received >= 33, timeout=WAIT_MS)  # playing: Play became Pause
+    events = _Events(window)
+    app = QApplication.instance()
+    app.installEventFilter(events)
+    try:
+        drawn0, got0 = window.frames_drawn, window.frames_received
+        qtbot.waitUntil(lambda: window.frames_received >= got0 + 20, timeout=WAIT_MS)
+        frames = window.frames_drawn - drawn0
+        qtbot.wait(30)  # the last frame's repaint
+    finally:
+        app.removeEventFilter(events)
+        window.pause()
+    assert frames >= 5  # frames were drawn on the way (a loaded machine may merge a few steps)
+    assert events.updates <= frames + 3, (events.updates, frames)
+    # a counter gaining a digit may ask for room once; a new text per step must not
+    assert len(events.layouts) <= 3, events.layouts
+    assert window.status_episode.text().startswith(f"episode 1 · step {window.last.t} / ")
+    assert window.timeline_label.text().startswith(f"episode 1 · step {window.last.t} of ")
+
+
+def test_a_batch_is_drawn_at_once_and_frames_keep_min_frame_apart(qtbot, window):  # noqa: F811 - fixture
+    play_and_wait(qtbot, window, 5)
+    settle(qtbot, window)
+    rec = window.last
+    batch = StepBatch(
+        records=(rec,), horizon=window.horizon, seek=False, basis=None, playing=False, inference_ms=0.0
+    )
+    drawn = window.frames_drawn
+    window._last_draw = time.perf_counter() - 1.0  # the last frame was long ago
+    window._on_batch(batch)
+    # drawn now, not at the next tick of a 60 Hz timer (which left a step waiting up to 16 ms)
+    assert window.draw_timer.isActive() and window.draw_timer.interval() == 0
+    qtbot.waitUntil(lambda: window.frames_drawn == drawn + 1, timeout=WAIT_MS)
+    window._last_draw = time.perf_counter()  # as if a frame had just been drawn
+    window._on_batch(batch)
+    window._on_batch(batch)
+    wait_ms = window.draw_timer.interval()
+    assert window.draw_timer.isActive() and mw.MIN_FRAME_S * 1000 - 2 <= wait_ms <= mw.MIN_FRAME_S * 1000 + 1
+    qtbot.waitUntil(lambda: window.frames_drawn == drawn + 2, timeout=WAIT_MS)
+    qtbot.wait(60)
+    assert window.frames_drawn == drawn + 2  # both batches in one frame
+    assert 1 / mw.MIN_FRAME_S > 60  # a late frame still makes 60 a second
+
+
+def test_frames_at_max_speed_are_never_closer_than_min_frame(qtbot, window):  # noqa: F811 - fixture
+    starts: list[float] = []
+    inner = window.draw_now
+
+    def timed() -> None:
+        starts.append(time.perf_counter())
+        inner()
+
+    window.draw_now = timed  # how scripts/bench_player.py times frames
+    window.set_speed(0.0)
+    window.play(60)
+    qtbot.waitUntil(lambda: not window.playing and window.frames_received >= 60, timeout=WAIT_MS)
+    qtbot.wait(50)
+    window.draw_now = inner
+    gaps = np.diff(starts)
+    assert len(starts) >= 3
+    assert gaps.min() >= mw.MIN_FRAME_S - 0.001  # the timer is set in whole ms, rounded
+
+
+# -- the stepper: what it hands over, and when ---------------------------------------------------------------
+class _SlowSession:
+    """A session whose step takes ``step_s`` of wall time (sleeping, so a loaded machine only lengthens it)."""
+
+    def __init__(self, step_s: float) -> None:
+        self.step_s = step_s
+        self.inference_s = 0.0
+        self.horizon = 0
+        self.greedy, self.seed = False, 0
+        self.t = 0
+
+    def step(self):
+        time.sleep(self.step_s)
+        self.t += 1
+        self.horizon = self.t
+        return types.SimpleNamespace(t=self.t - 1, done=False, features=np.zeros(0, np.float32))
+
+    def close(self) -> None:
+        pass
+
+
+def _stepper(session) -> tuple[Stepper, list]:
+    batches: list = []
+    st = Stepper(session, None, on_batch=batches.append, on_failed=pytest.fail, on_state=lambda _s: None)
+    return st, batches
+
+
+def test_max_speed_hands_a_step_over_when_another_would_miss_the_batch_deadline():
+    """Steps of 6 ms against a 1/120 s batch budget: the old loop took a second step (ending at 12 ms), so
+    batches came 12 ms apart; now each step goes over alone."""
+    st, batches = _stepper(_SlowSession(0.006))
+    st.command("speed", 0.0)
+    st.command("play")
+    for _ in range(3):
+        st.tick()
+        st.ack()
+    assert [len(b.records) for b in batches] == [1, 1, 1]
+    fast, fast_batches = _stepper(_SlowSession(0.0))
+    fast.command("speed", 0.0)
+    fast.command("play")
+    fast.tick()
+    assert len(fast_batches[0].records) > 1  # cheap steps are still batched
+
+
+def test_paced_play_sleeps_until_the_next_step_is_due():
+    """At 4x a step is due every 1/60 s; the old stepper polled every quarter step (4 ms) instead."""
+    st, batches = _stepper(_SlowSession(0.0))
+    st.command("speed", 4.0)
+    st.command("play")
+    period = 1 / (REAL_TIME_STEPS_PER_S * 4.0)
+    first = st.interval()
+    assert period - 0.003 < first <= period
+    time.sleep(first)
+    st.tick()
+    assert [len(b.records) for b in batches] == [1]  # woken at the due time, the step is due (no rounding)
+    assert st.interval() > period / 2  # and the next one is a step away, not a poll away
+
+
+# -- the game overlay ---------------------------------------------------------------------------------------
+def test_overlay_wraps_at_its_separators_when_the_view_is_narrow(qtbot, window):  # noqa: F811 - fixture
+    play_and_wait(qtbot, window, 3)
+    settle(qtbot, window)
+    from snd_player.widgets.game_view import GameView
+
+    view = GameView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.show_record(window.last)
+    ov = view.overlay
+    assert ov.lines() == [ov.text()] and ov.text().endswith(f"step {window.last.t}")
+    assert ov.geometry().right() < view.width() and ov.geometry().bottom() < view.height()
+    view.resize(150, 300)
+    qtbot.wait(20)
+    assert len(ov.lines()) > 1 and " · ".join(ov.lines()) == ov.text()
+    assert ov.width() <= 150 - 16 and ov.lines()[-1].endswith(f"step {window.last.t}")
+    assert ov.geometry().bottom() < view.height()
+
+
+# -- the value plot's stars -----------------------------------------------------------------------------------
+def test_reward_stars_are_set_only_when_the_starred_steps_change(qtbot, window):  # noqa: F811 - fixture
+    from snd_player.timeline import EpisodeTimeline, HeatGrid
+
+    plot = window.values
+    calls: list[int] = []
+    orig = plot.rewards.setData
+    plot.rewards.setData = lambda *a, **k: (calls.append(len(a[0]) if a else 0), orig(*a, **k))[1]
+    base = dict(
+        r_int=0.0, int_error=0.0, r_ext=0.0, v_int=0.0, entropy=0.0, score=0.0, action=0, level=-1, room=-1,
+        x=-1, y=-1, lives=-1, done=False, features=np.zeros(0, np.float32),
+    )  # fmt: skip
+
+    def timeline(episode: int, n: int, v: float) -> EpisodeTimeline:
+        tl = EpisodeTimeline(episode, HeatGrid(0, 8, 0, 8, 1))
+        for t in range(n):
+            tl.put(types.SimpleNamespace(**base, t=t, v_ext=v, raw_reward=1.0 if t == 3 else 0.0))
+        return tl
+
+    tl = timeline(0, 10, 0.5)
+    plot.update_from(tl, 9)
+    assert calls == [1]
+    tl.put(types.SimpleNamespace(**base, t=10, v_ext=0.5, raw_reward=0.0))
+    plot.update_from(tl, 10)
+    assert calls == [1]  # one more step, the same starred step: nothing re-set
+    tl.put(types.SimpleNamespace(**base, t=11, v_ext=0.5, raw_reward=2.0))
+    plot.update_from(tl, 11)
+    assert calls == [1, 2]
+    other = timeline(1, 8, -1.0)  # a new episode with a star at the same step but another value
+    plot.update_from(other, 7)
+    assert calls == [1, 2, 1] and plot.rewards.data["y"][0] == pytest.approx(-1.0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe capacity is a Linux fcntl")
+def test_the_child_pipe_holds_a_whole_batch(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811
+    import fcntl
+
+    from PyQt6.QtCore import QSettings
+
+    from snd_player.main_window import MainWindow
+    from snd_player.worker_process import PIPE_BYTES
+    from tests.test_session import make_session
+
+    win = MainWindow(
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), session_process=True
+    )
+    qtbot.addWidget(win)
+    win.set_session(make_session(tiny_agent, tiny_checkpoint, seed=1), autoplay=False)
+    try:
+        w = win.worker.worker
+        assert win.worker.thread is None  # the window's thread reads the pipe: no second Python thread
+        size = fcntl.fcntl(w._out.fileno(), fcntl.F_GETPIPE_SZ)
+        assert size >= min(PIPE_BYTES, int(open("/proc/sys/fs/pipe-max-size").read()))
+        assert size > 3 * 210 * 160 * 3  # a few Atari frames, where the default 64 KB held none whole
+    finally:
+        win.close()
