@@ -25,8 +25,8 @@ state.
 
 The window runs in Qt's own event loop, as in the app (an earlier version of this script polled with
 ``processEvents`` and 1 ms sleeps, which delayed every timer and pipe read by up to a millisecond and spent
-CPU polling; its figures read a few frames a second lower). Runs offscreen when there is no display. The machine's other load counts: run it on an idle machine for
-figures to compare.
+CPU polling; its figures read a few frames a second lower). Runs offscreen when there is no display. The
+machine's other load counts: run it on an idle machine for figures to compare.
 """
 
 from __future__ import annotations

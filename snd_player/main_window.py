@@ -107,11 +107,6 @@ def header_html(meta: dict[str, Any], path: Path | None) -> str:
     )
 
 
-def _set_text(label: QLabel | TextLine, text: str) -> None:
-    if label.text() != text:  # setText re-lays out the status bar even for the same text
-        label.setText(text)
-
-
 class WelcomePage(QWidget):
     def __init__(self, on_open: Callable[[], None], parent=None) -> None:
         super().__init__(parent)
@@ -912,25 +907,25 @@ class MainWindow(QMainWindow):
     def _update_live_status(self) -> None:
         """Status bar and timeline line for the record on screen, with every drawn frame (they lagged the
         overlay by up to a second when refreshed with the rates). Labels are only touched when their text
-        changes, and the room count is cached per room-set size, so a frame costs a few string compares."""
+        changes (TextLine.setText), and the room count is cached per room-set size, so a frame costs a few
+        string compares."""
         rec, tl = self.last, self.timeline
         if rec is None or tl is None:
             return
-        _set_text(self.status_episode, f"episode {rec.episode + 1} · step {rec.t} / {self.horizon}")
-        _set_text(self.status_score, f"score {rec.score:g}")
+        self.status_episode.setText(f"episode {rec.episode + 1} · step {rec.t} / {self.horizon}")
+        self.status_score.setText(f"score {rec.score:g}")
         if rec.level_seed >= 0:  # Procgen: levels, no rooms
-            _set_text(self.status_rooms, f"level seed {rec.level_seed}")
+            self.status_rooms.setText(f"level seed {rec.level_seed}")
         elif rec.room >= 0 and self.room_stats is not None:
             key = (id(tl), len(tl.room_steps), len(self.room_stats.steps), self.room_stats.episodes)
             if key != getattr(self, "_rooms_key", None):
                 self._rooms_key = key
                 ses = len([k for k in self.room_stats.visits(tl) if k[1] >= 0])
-                _set_text(self.status_rooms, f"rooms {len(tl.rooms)} (session {ses})")
+                self.status_rooms.setText(f"rooms {len(tl.rooms)} (session {ses})")
         else:
-            _set_text(self.status_rooms, "")
+            self.status_rooms.setText("")
         peaks = sum(b.kind == "peak" for b in tl.bookmarks.values())  # a few dozen at most
-        _set_text(
-            self.timeline_label,
+        self.timeline_label.setText(
             f"episode {rec.episode + 1} · step {rec.t} of {self.horizon} · {peaks} r_int peaks · "
             f"{len(tl.bookmarks) - peaks} new rooms",
         )

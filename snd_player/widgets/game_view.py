@@ -138,7 +138,6 @@ class GameView(pg.GraphicsLayoutWidget):
         self.mode = "frame"
         self._shape: tuple[int, ...] | None = None
         self._last: StepRecord | None = None
-        self._overlay_text = ""
 
     def set_mode(self, mode: str) -> None:
         if mode not in VIEW_MODES:
@@ -165,9 +164,7 @@ class GameView(pg.GraphicsLayoutWidget):
         lives = f"lives {rec.lives}" if rec.lives >= 0 else ""
         parts = [f"score {rec.score:g}", lives, room, f"step {rec.t}"]
         text = " · ".join(p for p in parts if p) + (" · episode over" if rec.done else "")
-        if text != self._overlay_text:
-            self._overlay_text = text
-            self.overlay.setText(text)
+        self.overlay.setText(text)  # a no-op for the same text
 
     def place_overlay(self) -> None:
         """Bottom-left, over the floor of Atari frames rather than the game's own score line; inside the
@@ -176,7 +173,7 @@ class GameView(pg.GraphicsLayoutWidget):
 
     @property
     def overlay_text(self) -> str:
-        return self._overlay_text
+        return self.overlay.text()
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt name
         super().resizeEvent(ev)

@@ -5,7 +5,7 @@ request at once (Qt's ``dispatchPendingUpdateRequests``): the whole window's bac
 dirty widgets painted and flushed, once per scene. With five plots that was four or five syncs per frame,
 each repainting the parents under the plots. With a listener, Qt takes its older path instead: the scene
 emits ``changed`` and the views post an ordinary update, so all the frame's changes are painted in a single
-sync when the event loop gets to it (measured in ``scripts/bench_player.py``; ``tests/test_repaint.py``
+sync when the event loop gets to it (measured in ``scripts/bench_player.py``; ``tests/test_player_frames.py``
 counts the syncs).
 """
 

@@ -82,6 +82,7 @@ class TextRuns(QWidget):
         super().__init__(parent)
         self._lines: tuple[tuple[Run, ...], ...] = ()
         self._n = n_lines
+        self._fonts: tuple | None = None  # (font key, plain, bold, their metrics), made on first paint
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def text(self) -> str:
@@ -100,13 +101,21 @@ class TextRuns(QWidget):
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt name
         return QSize(0, self.sizeHint().height())
 
+    def _font_pair(self) -> tuple[QFont, QFont, QFontMetrics, QFontMetrics]:
+        """The plain and bold fonts and metrics, rebuilt only when the widget's font changes (this paints
+        every frame)."""
+        key = self.font().key()
+        if self._fonts is None or self._fonts[0] != key:
+            plain, bold = QFont(self.font()), QFont(self.font())
+            bold.setWeight(QFont.Weight.DemiBold)
+            self._fonts = (key, plain, bold, QFontMetrics(plain), QFontMetrics(bold))
+        return self._fonts[1:]
+
     def paintEvent(self, ev) -> None:  # noqa: N802 - Qt name
         if not self._lines:
             return
         p = QPainter(self)
-        plain, bold = QFont(self.font()), QFont(self.font())
-        bold.setWeight(QFont.Weight.DemiBold)
-        fm_plain, fm_bold = QFontMetrics(plain), QFontMetrics(bold)
+        plain, bold, fm_plain, fm_bold = self._font_pair()
         default = self.palette().windowText().color()
         h = fm_plain.lineSpacing()
         top = (self.height() - h * len(self._lines)) // 2
