@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QEvent, QSettings, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QApplication,
@@ -641,6 +641,10 @@ class MainWindow(QMainWindow):
         except TypeError:
             pass
         ok = self.worker.stop()
+        # the batches a thread worker queued before it stopped belong to this session: take them now,
+        # while its timeline is current (delivered after set_session they went into the next session's
+        # empty timeline: "cannot put step 8"). All receivers: PyQt delivers to its own slot proxies.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
         self.worker = None
         return ok
 

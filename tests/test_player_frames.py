@@ -251,3 +251,30 @@ def test_the_child_pipe_holds_a_whole_batch(qtbot, tmp_path, tiny_agent, tiny_ch
         assert size > 3 * 210 * 160 * 3  # a few Atari frames, where the default 64 KB held none whole
     finally:
         win.close()
+
+
+
+def test_batches_a_stopped_worker_queued_go_to_its_own_session(qtbot, window, tiny_agent, tiny_checkpoint):  # noqa: F811
+    """Following a run, the old worker's last batches (queued before it stopped) arrived after the switch
+    and went into the new session's empty timeline: "cannot put step 8" (a CI failure of this stop)."""
+    import threading
+
+    from tests.test_session import make_session
+
+    old = window.worker.worker
+    sent: list = []
+    old.batch_ready.connect(sent.append)
+    play_and_wait(qtbot, window, 6)
+    late = StepBatch(
+        records=(sent[-1].records[-1],), horizon=6, seek=True, basis=None, playing=False, inference_ms=0.0
+    )
+    t = threading.Thread(target=old.batch_ready.emit, args=(late,))  # another thread: a queued delivery
+    t.start()
+    t.join()
+    window.set_session(make_session(tiny_agent, tiny_checkpoint, seed=5), autoplay=False)
+    got = window.frames_received
+    qtbot.wait(50)  # whatever was still queued is delivered now
+    assert window.frames_received == got and len(window.timeline) == 0
+    window.step()
+    qtbot.waitUntil(lambda: window.frames_received == got + 1, timeout=WAIT_MS)
+    assert window.last.t == 0 and len(window.timeline) == 1
