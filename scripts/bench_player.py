@@ -6,8 +6,11 @@ Without a checkpoint a freshly initialised SND-V agent for Montezuma's Revenge i
 (the networks cost the same trained or not). The window (1600x1000, all docks shown) plays at each speed in
 ``--speeds`` for ``--seconds`` after a warm-up, and the script reports:
 
-- ``draw_fps``: frames the window actually drew per second (it draws when the worker hands over new
-  steps, at most one frame per ``MIN_FRAME_S``, about 13.7 ms);
+- ``draw_fps``: frames the window actually drew per second (at max speed a steady clock shows one queued
+  step every ``PLAYOUT_FRAME_S``, 16 ms; at paced speeds a frame is drawn when the worker hands over a
+  step, at most one per ``MIN_FRAME_S``, about 13.7 ms). Every frame draws the game, the time plots, the
+  policy, the timeline and the status; while playing, the point cloud every 4th frame and the room map
+  four times a second;
 - ``agent_steps_per_s``: agent steps the worker played per second;
 - ``inference_ms``: time in the policy and motivation networks per step (one forward each, batch of 1);
 - ``draw_ms_p50`` / ``draw_ms_p95``: GUI-thread time to draw one frame into every panel;

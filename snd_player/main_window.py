@@ -2,14 +2,17 @@
 
 The window never steps the env or runs a network: a :class:`~snd_player.worker.SessionWorker` does, in a
 child process (the app) or a thread (tests), and hands over :class:`~snd_player.worker.StepBatch` objects.
-Batches are only stored here; a frame is drawn when one arrives, at most one per ``MIN_FRAME_S``, with
-long-lived items (STYLE.md item 8), and all panels are painted in one repaint of the window.
+Batches are only stored here. Paused and at paced speeds a frame is drawn when a batch arrives, at most one
+per ``MIN_FRAME_S``; at max speed the steps go through a short play-out queue and a steady frame clock
+shows one per frame (see ``_on_batch``). Panels use long-lived items (STYLE.md item 8), and all of them are
+painted in one repaint of the window.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,7 +48,7 @@ from snd_player.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
 from snd_player.widgets.plots import IntrinsicPlot, ValuePlot
 from snd_player.widgets.policy import PolicyBars
 from snd_player.widgets.projection import ProjectionView
-from snd_player.widgets.repaint import coalesce_scene_updates, end_frame
+from snd_player.widgets.repaint import FrameSync, scenes_under
 from snd_player.widgets.rooms import RoomsPanel
 from snd_player.widgets.text_line import TextLine
 from snd_player.widgets.timeline_slider import TimelineSlider
@@ -57,6 +60,19 @@ DRAW_FPS = 60
 MIN_FRAME_S = 1 / DRAW_FPS - 0.003
 """Least time between two drawn frames: under 1/60 s, so a frame whose step arrives a little late, or whose
 timer fires a little late, still comes within 1/60 s of the one before."""
+PLAYOUT_FRAME_S = 0.016
+"""At max speed, the frame clock's period: a frame every 16 ms (62.5 a second) while steps are queued."""
+CLOCK_EARLY_S = 0.0015
+"""The frame clock's timer is set this much early and the rest is slept: Qt's timers fire to the
+millisecond, late by up to one, which alone put one frame interval in twenty over 16.7 ms."""
+PLAYOUT_QUEUE = 4
+"""At max speed, steps queued for display at most (older ones are skipped, as max speed skips steps
+anyway). The queue shows the screen a step or two behind the worker (about 16-50 ms) so that a step that
+comes late, because the worker's process was descheduled, does not leave a frame without a new step."""
+PROJECTION_EVERY = 4
+"""While playing, the point cloud is redrawn every this many frames (15 Hz at 60 frames/s): with a few
+hundred points it costs 4-5 ms, half a frame, and a frame that carries it must still end within 16.7 ms.
+The room map (a few times a second) is drawn on frames without it."""
 MAX_RECENT = 8
 PANEL_TIPS = {
     "dock_policy": "Policy: the probability of each action in this state; the chosen one is yellow. Entropy "
@@ -182,7 +198,9 @@ class MainWindow(QMainWindow):
         self.timeline: EpisodeTimeline | None = None
         self.room_stats: RoomStats | None = None
         self.basis: Basis | None = None
-        self.last = None  # newest StepRecord
+        self.last = None  # the StepRecord on screen
+        self._newest: tuple | None = None  # (record, horizon) of the newest step received
+        self._playout: deque = deque()  # (record, horizon) waiting for the frame clock, at max speed
         self.cursor = 0
         self.horizon = 0
         self.playing = False
@@ -200,6 +218,7 @@ class MainWindow(QMainWindow):
         self._initial_greedy = greedy
         self.checkpoint: Path | None = None
         self._scenes: list = []
+        self.frame_sync = FrameSync(self)
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage(self.open_dialog)
@@ -249,6 +268,13 @@ class MainWindow(QMainWindow):
         self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.draw_timer.timeout.connect(self._draw)
         self._last_draw = 0.0
+        # at max speed, a steady clock draws the queued steps (see _on_batch)
+        self.frame_clock = QTimer(self)
+        self.frame_clock.setSingleShot(True)
+        self.frame_clock.setTimerType(Qt.TimerType.PreciseTimer)
+        self.frame_clock.timeout.connect(self._clock_tick)
+        self._clock_due: float | None = None  # perf_counter() of the next tick while the clock runs
+        self._idle_ticks = 0
         self.rates_timer = QTimer(self)
         self.rates_timer.timeout.connect(self._update_rates)
         self.rates_timer.start(250)
@@ -326,7 +352,7 @@ class MainWindow(QMainWindow):
             self.speed_box.addItem(speed_label(s), s)
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
         self.speed_box.setToolTip("speed relative to real time (15 agent steps/s); + and - change it")
-        self.speed_box.currentIndexChanged.connect(lambda i: self.command.emit("speed", SPEEDS[i]))
+        self.speed_box.currentIndexChanged.connect(self._speed_changed)
         tb.addWidget(self.speed_box)
         tb.addWidget(QLabel("  seed "))
         self.seed_box = QSpinBox()
@@ -577,7 +603,8 @@ class MainWindow(QMainWindow):
         self.timeline = EpisodeTimeline(-1, session.heat_grid)
         self.room_stats = RoomStats(session.heat_grid)
         self.basis = None
-        self.last = None
+        self.last = self._newest = None
+        self._stop_playout()
         self.cursor = self.horizon = 0
         self.frames_received = 0
         self.game.blank()
@@ -615,7 +642,7 @@ class MainWindow(QMainWindow):
                 old.deleteLater()
         self._show_welcome(False)
         # one repaint per frame for all plots (widgets/repaint.py); the old panels are only deleted later
-        self._scenes = coalesce_scene_updates(
+        self._scenes = scenes_under(
             [self.game, self.intrinsic, self.values, self.policy, self.projection, self.rooms]
         )
 
@@ -708,6 +735,14 @@ class MainWindow(QMainWindow):
 
     def set_speed(self, s: float) -> None:
         self.speed_box.setCurrentIndex(SPEEDS.index(s))
+
+    def _speed_changed(self, i: int) -> None:
+        self.command.emit("speed", SPEEDS[i])
+        if SPEEDS[i] != 0.0:
+            self._flush_playout()  # paced speeds show each step as it arrives
+
+    def at_max_speed(self) -> bool:
+        return SPEEDS[self.speed_box.currentIndex()] == 0.0
 
     def _bump_speed(self, d: int) -> None:
         i = min(max(self.speed_box.currentIndex() + d, 0), len(SPEEDS) - 1)
@@ -815,34 +850,105 @@ class MainWindow(QMainWindow):
 
     # -- worker → window ----------------------------------------------------------------------------------
     def _on_batch(self, batch: StepBatch) -> None:
+        """Store a batch's steps; show the newest now, or queue them for the frame clock at max speed.
+
+        At max speed the worker hands over a step whenever one is done, about every 10-15 ms, but a step
+        that comes late (its process descheduled for a moment) left the screen without a new frame for
+        30 ms. There, the steps wait in a short queue (PLAYOUT_QUEUE) and a steady clock (PLAYOUT_FRAME_MS)
+        shows the next one each frame, so a late step costs the queue one step, not the screen a frame.
+        Paused, seeking and at paced speeds (whose steps the worker times itself) the newest step is shown
+        at once, as before; pausing shows the newest step the worker played."""
         if self.worker is not None:
             self.worker.worker.ack()
         if self.session is None or self.timeline is None or self.room_stats is None:
             return
+        queue = self.playing and batch.playing and not batch.seek and self.at_max_speed()
         for rec in batch.records:
             if rec.episode != self.timeline.episode:
                 if len(self.timeline):
                     self.room_stats.fold(self.timeline)
                 self.timeline = EpisodeTimeline(rec.episode, self.session.heat_grid)
+                self._playout.clear()  # the old episode's last steps are skipped, as max speed skips
             self.timeline.put(rec)
+            if queue:
+                self._playout.append((rec, len(self.timeline)))
         if len(self.timeline) > batch.horizon:
             self.timeline.truncate(batch.horizon)
         if batch.basis is not None:
             self.basis = batch.basis
-        self.last = batch.records[-1]
-        self.cursor = self.last.t
-        self.horizon = len(self.timeline)
+        self._newest = (batch.records[-1], len(self.timeline))
         self.frames_received += len(batch.records)
         self._fps_steps += len(batch.records)
         self.inference_ms = batch.inference_ms
+        if queue:
+            while len(self._playout) > PLAYOUT_QUEUE:
+                self._playout.popleft()
+            if self._clock_due is None:
+                self._idle_ticks = 0
+                self._clock_due = time.perf_counter()
+                self._clock_tick()  # the first queued step at once
+            return
+        self._stop_playout()
+        self._show(*self._newest)
+
+    def _show(self, rec, horizon: int) -> None:
+        """Make ``rec`` the step on screen and draw it (now, or MIN_FRAME_S after the last frame)."""
+        self.last = rec
+        self.cursor = rec.t
+        self.horizon = min(horizon, len(self.timeline)) if self.timeline is not None else horizon
         self._dirty = True
         self._schedule_draw()
+
+    def _clock_tick(self) -> None:
+        """At max speed: draw the next queued step at its due time, every PLAYOUT_FRAME_S; the clock
+        stops after a quarter second without steps."""
+        due = self._clock_due
+        if due is None:
+            return
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)  # at most CLOCK_EARLY_S and Qt's millisecond
+        start = time.perf_counter()
+        tl = self.timeline
+        while self._playout and (tl is None or self._playout[0][0].t >= len(tl)):
+            self._playout.popleft()  # truncated away by a seek meanwhile
+        if self._playout and tl is not None:
+            self._idle_ticks = 0
+            rec, horizon = self._playout.popleft()
+            self.last, self.cursor = rec, rec.t
+            self.horizon = min(horizon, len(tl))
+            self._dirty = True
+            self.draw_timer.stop()
+            self._draw()
+        else:
+            self._idle_ticks += 1
+            if self._idle_ticks * PLAYOUT_FRAME_S > 0.25:
+                self._stop_playout()
+                return
+        # a fixed cadence; after a frame that overran its period, the next comes MIN_FRAME_S after it
+        now = time.perf_counter()
+        self._clock_due = max(due + PLAYOUT_FRAME_S, start + MIN_FRAME_S, now)
+        self.frame_clock.start(max(0, int((self._clock_due - now - CLOCK_EARLY_S) * 1000.0)))
+
+    def _stop_playout(self) -> None:
+        self._playout.clear()
+        self.frame_clock.stop()
+        self._clock_due = None
+
+    def _flush_playout(self) -> None:
+        """Leave max-speed play-out: show the newest step received, which is where the worker stands."""
+        self._stop_playout()
+        if self._newest is not None and self.timeline is not None and self._newest[0] is not self.last:
+            if self._newest[0].t < len(self.timeline) and self._newest[0].episode == self.timeline.episode:
+                self._show(*self._newest)
 
     def _on_worker_failed(self, msg: str) -> None:
         self.statusBar().showMessage(msg, 6000)
 
     def _on_worker_state(self, state: dict) -> None:
         self.playing = bool(state["playing"])
+        if not self.playing or not self.at_max_speed():
+            self._flush_playout()
         self.play_button.setText("❚❚ Pause" if self.playing else "▶ Play")
         self.status_state.setText("▶ playing" if self.playing else "❚❚ paused")
 
@@ -876,25 +982,28 @@ class MainWindow(QMainWindow):
     def draw_now(self) -> None:
         """Draw the newest state into every panel (normally when a batch arrives, at most 60 times a second).
 
-        While playing, the point cloud is redrawn every other frame (30 Hz) and the room map a few times a
-        second: one new point or one more step in a room moves them by less than a pixel, and they are the
-        dearest panels to draw. Paused, everything is drawn at once."""
+        While playing, the point cloud is redrawn every PROJECTION_EVERY frames (15 Hz) and the room map
+        four times a second, on frames without the point cloud: one new point or one more step in a room
+        moves them by less than a pixel, and they are the dearest panels to draw. Paused, everything is
+        drawn at once."""
         rec, tl = self.last, self.timeline
         if rec is None or tl is None or self.room_stats is None:
             return
         self.game.show_record(rec)
-        self.intrinsic.update_from(tl, self.cursor)
-        self.values.update_from(tl, self.cursor)
+        # the steps up to the one on screen: at max speed a few more may wait in the play-out queue
+        self.intrinsic.update_from(tl, self.cursor, self.horizon)
+        self.values.update_from(tl, self.cursor, self.horizon)
         self.policy.show_record(rec)
-        if not self.playing or self.frames_drawn % 2 == 0:
-            self.projection.update_from(tl, self.basis, self.cursor)
+        if not self.playing or self.frames_drawn % PROJECTION_EVERY == 0:
+            self.projection.update_from(tl, self.basis, self.cursor, self.horizon)
         self.slider.set_state(self.horizon, self.cursor, tl.sorted_bookmarks())
         now = time.perf_counter()
-        if now >= self._rooms_due or not self.playing:
-            self._rooms_due = now + 0.15  # the room map and heat map change slowly: a few times a second
+        # while playing, the room map is drawn on frames without the point cloud (each costs a few ms)
+        if not self.playing or (now >= self._rooms_due and self.frames_drawn % PROJECTION_EVERY != 0):
+            self._rooms_due = now + 0.25  # the room map and heat map change slowly: four times a second
             self.rooms.update_from(self.room_stats, tl, rec)
         self._update_live_status()
-        end_frame(self._scenes)
+        self.frame_sync.end_frame(self._scenes)
         self.frames_drawn += 1
         self._fps_draws += 1
 
@@ -940,10 +1049,12 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.close()
         self.session = None
-        self.last = None
+        self.last = self._newest = None
+        self._stop_playout()
 
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.draw_timer.stop()
+        self._stop_playout()
         self.rates_timer.stop()
         self.stop_worker()
         super().closeEvent(ev)

@@ -28,7 +28,7 @@ from tests.test_session import tiny_agent, tiny_checkpoint  # noqa: E402, F401 -
 
 
 class _Events(QObject):
-    """Counts UpdateRequests of the window and LayoutRequests of any widget in it."""
+    """Counts UpdateRequests sent to the window (held back ones too) and LayoutRequests of its widgets."""
 
     def __init__(self, win: QWidget) -> None:
         super().__init__()
@@ -58,15 +58,18 @@ def test_a_step_repaints_the_window_once_and_never_relays_it_out(qtbot, window):
     app = QApplication.instance()
     app.installEventFilter(events)
     try:
-        drawn0, got0 = window.frames_drawn, window.frames_received
+        drawn0, got0, syncs0 = window.frames_drawn, window.frames_received, window.frame_sync.syncs
         qtbot.waitUntil(lambda: window.frames_received >= got0 + 20, timeout=WAIT_MS)
         frames = window.frames_drawn - drawn0
         qtbot.wait(30)  # the last frame's repaint
+        syncs = window.frame_sync.syncs - syncs0
     finally:
         app.removeEventFilter(events)
         window.pause()
     assert frames >= 5  # frames were drawn on the way (a loaded machine may merge a few steps)
-    assert events.updates <= frames + 3, (events.updates, frames)
+    # the update requests that reach the window (FrameSync holds back those the scenes' passes dispatch
+    # during a frame and posts one for them all)
+    assert syncs <= frames + 3, (syncs, frames)
     # a counter gaining a digit may ask for room once; a new text per step must not
     assert len(events.layouts) <= 3, events.layouts
     assert window.status_episode.text().startswith(f"episode 1 · step {window.last.t} / ")
@@ -278,3 +281,144 @@ def test_batches_a_stopped_worker_queued_go_to_its_own_session(qtbot, window, ti
     window.step()
     qtbot.waitUntil(lambda: window.frames_received == got + 1, timeout=WAIT_MS)
     assert window.last.t == 0 and len(window.timeline) == 1
+
+
+# -- strips, not plots: what one more step repaints --------------------------------------------------------------
+def _synthetic(n: int, episode: int = 0):
+    """An episode timeline of n steps whose values wander and grow, so ranges move now and then."""
+    from snd_player.timeline import EpisodeTimeline, HeatGrid
+
+    tl = EpisodeTimeline(episode, HeatGrid(0, 8, 0, 8, 1))
+    for t in range(n):
+        tl.put(_record(t))
+    return tl
+
+
+def _record(t: int):
+    w = 1.0 + t / 150.0
+    return types.SimpleNamespace(
+        t=t, r_int=abs(np.sin(t / 7.0)) * w, int_error=abs(np.cos(t / 5.0)) * w, r_ext=0.0,
+        v_ext=np.sin(t / 11.0) * w, v_int=np.cos(t / 13.0) * w, entropy=0.0, score=0.0, action=0,
+        level=0, room=1 if t < 300 else 2, x=-1, y=-1, lives=-1, done=False, raw_reward=0.0,
+        features=np.zeros(0, np.float32),
+    )  # fmt: skip
+
+
+class _Paints(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: dict[str, list] = {}
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt name
+        if ev.type() == QEvent.Type.Paint:
+            self.rects.setdefault(obj.objectName(), []).append(ev.region().boundingRect())
+        return False
+
+
+def _draw_plots(win, tl, n: int) -> None:
+    win.intrinsic.update_from(tl, n - 1, n)
+    win.values.update_from(tl, n - 1, n)
+    win.frame_sync.end_frame(win._scenes)
+    QApplication.processEvents()  # the frame's one sync
+
+
+def test_one_more_step_repaints_a_strip_of_each_time_plot_not_the_plot(qtbot, window):  # noqa: F811
+    """A PlotDataItem's setData announced a new bounding rectangle, and the scenes' ``changed`` listener
+    (the old one-sync-per-frame fix) made Qt repaint every dirty item's whole rectangle: one more step
+    repainted the whole plot, grid, legend and all, 60 times a second."""
+    settle(qtbot, window)
+    tl = _synthetic(60)
+    _draw_plots(window, tl, 40)
+    qtbot.wait(20)
+    paints = _Paints()
+    vps = {"intrinsic": window.intrinsic.viewport(), "values": window.values.viewport()}
+    for name, vp in vps.items():
+        vp.setObjectName(name)
+        vp.installEventFilter(paints)
+    try:
+        _draw_plots(window, tl, 41)  # one more step, inside the plots' ranges
+    finally:
+        for vp in vps.values():
+            vp.removeEventFilter(paints)
+    for name, vp in vps.items():
+        assert paints.rects.get(name), f"{name} was not repainted"
+        widest = max(r.width() for r in paints.rects[name])
+        assert vp.width() > 400 and widest <= 40, (name, widest, vp.width())
+    assert window.intrinsic.reward.strips > 0
+
+
+def _pixels(image) -> np.ndarray:
+    from PyQt6.QtGui import QImage
+
+    img = image.convertToFormat(QImage.Format.Format_RGB32)
+    bits = img.constBits()
+    bits.setsize(img.sizeInBytes())
+    a = np.frombuffer(bits, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    return a[:, : img.width(), :3].copy()
+
+
+def test_strip_repaints_leave_what_a_full_repaint_draws(qtbot, window):  # noqa: F811 - fixture
+    """Grown one step per frame across x-range steps (256, 512) and y ranges that widen, the window's
+    backing store must hold exactly what painting each plot afresh draws: no stale tick label, no seam."""
+    from PyQt6.QtCore import QPoint
+
+    settle(qtbot, window)
+    tl = _synthetic(600)
+    for n in range(1, 601):
+        _draw_plots(window, tl, n)
+    qtbot.wait(30)
+    QApplication.processEvents()
+    screen = _pixels(QApplication.primaryScreen().grabWindow(window.winId()).toImage())
+    for plot in (window.intrinsic, window.values):
+        vp = plot.viewport()
+        at = vp.mapTo(window, QPoint(0, 0))
+        shown = screen[at.y() : at.y() + vp.height(), at.x() : at.x() + vp.width()]
+        fresh = _pixels(vp.grab().toImage())
+        differ = np.any(shown != fresh, axis=2)
+        assert shown.shape == fresh.shape and not differ.any(), (type(plot).__name__, int(differ.sum()))
+    assert window.values.plot.vb.viewRange()[0][1] >= 600  # the x range did move on the way
+
+
+# -- max speed: a short queue and a steady clock ---------------------------------------------------------------
+def test_max_speed_shows_queued_steps_one_per_frame_and_pause_shows_the_newest(qtbot, window):  # noqa: F811
+    """At max speed a frame was drawn when a step arrived, so a step that came late (the worker's process
+    descheduled) left a frame interval of 30 ms. Now steps wait in a short queue and a steady clock draws
+    the next one each frame; pausing shows the newest step the worker played."""
+    import dataclasses
+
+    play_and_wait(qtbot, window, 12)
+    settle(qtbot, window)
+    proto = window.last
+    shown: list[int] = []
+    inner = window.draw_now
+
+    def spy() -> None:
+        shown.append(window.last.t)
+        inner()
+
+    window.draw_now = spy
+    window.playing = True  # as the worker's state says while it plays
+
+    def batch(ts: range) -> StepBatch:
+        recs = tuple(dataclasses.replace(proto, t=t) for t in ts)
+        return StepBatch(records=recs, horizon=ts[-1] + 1, seek=False, basis=None, playing=True, inference_ms=0)
+
+    try:
+        window._on_batch(batch(range(12, 18)))  # six steps at once: the two oldest are skipped
+        assert shown == [14]  # the first kept one is drawn at once
+        assert [r.t for r, _ in window._playout] == [15, 16, 17]
+        assert window.horizon == 15 and len(window.timeline) == 18
+        assert len(window.values.v_ext.xData) == 15  # the plots end at the step on screen
+        due_in = window._clock_due - time.perf_counter()
+        assert window.frame_clock.isActive() and 0 < due_in <= mw.PLAYOUT_FRAME_S
+        qtbot.waitUntil(lambda: shown[-1] == 17, timeout=WAIT_MS)
+        assert shown == [14, 15, 16, 17]  # one step per frame, none twice, none skipped
+        window._on_batch(batch(range(18, 21)))  # the clock still runs: its next tick shows 18
+        qtbot.waitUntil(lambda: shown[-1] == 18, timeout=WAIT_MS)
+        window._on_worker_state({"playing": False})
+        qtbot.waitUntil(lambda: shown[-1] == 20, timeout=WAIT_MS)  # paused: the newest, at once
+        assert not window._playout and not window.frame_clock.isActive()
+        assert window.horizon == 21 and len(window.values.v_ext.xData) == 21
+    finally:
+        window.draw_now = inner
+        window.playing = False

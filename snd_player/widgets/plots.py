@@ -1,7 +1,8 @@
 """Scrolling per-frame plots of the episode: intrinsic motivation and the two value heads.
 
-Items are created once and updated with ``setData`` (pyqtgraph's ``scrollingPlots.py``); curves use peak
-downsampling and clip to the visible range, so a 4500-step episode costs the same to draw as a short one.
+Items are created once and updated with ``setData`` (pyqtgraph's ``scrollingPlots.py``). The curves are
+:class:`~snd_player.widgets.growing_curve.GrowingCurve` items: one more step repaints a strip a few pixels
+wide, not the plot.
 
 Drawing cost is dominated by the axes, not the curves: re-rendering an axis with its grid costs several
 times more than a 4500-point curve in Qt's software rasteriser. So axes are cached as pixmaps
@@ -17,17 +18,15 @@ from PyQt6.QtCore import Qt
 
 from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
+from snd_player.widgets.growing_curve import GrowingCurve
 
 X_STEP = 256
 
 
-def _curve(view, color: str) -> pg.PlotDataItem:
+def _curve(view, color: str) -> GrowingCurve:
     # 1-pixel pens: Qt draws those as plain polylines; wider ones need segment lists at twice the cost
-    item = pg.PlotDataItem(pen=pg.mkPen(color, width=1))
-    item.setDownsampling(auto=True, method="peak")
-    item.setClipToView(True)
-    item.setSkipFiniteCheck(True)  # StepRecord's numbers are finite; the check cost a pass per curve a frame
-    view.addItem(item)
+    item = GrowingCurve(pg.mkPen(color, width=1))
+    view.addItem(item, ignoreBounds=True)  # ranges are set here (StickyRange), never auto
     return item
 
 
@@ -118,7 +117,15 @@ class _Follow:
         self._last_args: tuple | None = None
         for p in plots:
             p.vb.sigRangeChangedManually.connect(self._stop_following)
+            # curves repaint only the strips they change (GrowingCurve); when a range or the layout moves
+            # (rarely: X_STEP steps, sticky y ranges, an axis growing wider) the whole view is repainted,
+            # so no tick label of the old layout stays behind where no item repaints
+            p.vb.sigRangeChanged.connect(self._repaint_all)
+            p.vb.sigResized.connect(self._repaint_all)
         self.scene().sigMouseClicked.connect(self._double_click)
+
+    def _repaint_all(self, *_: object) -> None:
+        self.viewport().update()
 
     def _stop_following(self, *_: object) -> None:
         self._follow = False
@@ -218,21 +225,22 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
             "distillation_error": tl.array("int_error"),
         }
 
-    def update_from(self, tl: EpisodeTimeline, cursor: int) -> None:
-        self._last_args = (tl, cursor)
+    def update_from(self, tl: EpisodeTimeline, cursor: int, n: int | None = None) -> None:
+        """Draw the first ``n`` steps of ``tl`` (default: all), the cursor at ``cursor``."""
+        self._last_args = (tl, cursor, n)
         for c in self.cursors:
             c.setValue(cursor)
-        n = len(tl)
+        n = len(tl) if n is None else min(n, len(tl))
         if n == self._n_drawn:
             return
         if n < self._n_drawn:  # a new episode or a truncated one: ranges start afresh
             self._reset_ranges()
         self._n_drawn = n
-        x = np.arange(n, dtype=np.float32)
-        r, e = tl.array("r_int"), tl.array("int_error")
-        self.reward.setData(x, r)
-        self.error.setData(x, e)
+        r, e = tl.array("r_int")[:n], tl.array("int_error")[:n]
+        self.reward.setData(r)
+        self.error.setData(e)
         changes = tl.room_changes()
+        changes = changes[changes < n]
         follow = self._follow and self.enabled  # without motivation the [0, 1] range keeps the note in view
         new_r = self.range_r.update(r) if follow else None
         new_e = self.range_e.update(e) if follow else None
@@ -266,6 +274,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
         right.setLabel("V_int", color=theme.V_INT)
         self.right_view.setXLink(self.plot)
         self.right_view.disableAutoRange()
+        self.right_view.sigRangeChanged.connect(lambda *_: self.viewport().update())
         self.plot.vb.sigResized.connect(self._sync_views)
         self.v_int = _curve(self.right_view, theme.V_INT)
         self.v_ext = _curve(self.plot, theme.V_EXT)
@@ -313,20 +322,21 @@ class ValuePlot(_Follow, pg.PlotWidget):
             "game_reward": tl.array("raw_reward"),
         }
 
-    def update_from(self, tl: EpisodeTimeline, cursor: int) -> None:
-        self._last_args = (tl, cursor)
+    def update_from(self, tl: EpisodeTimeline, cursor: int, n: int | None = None) -> None:
+        """Draw the first ``n`` steps of ``tl`` (default: all), the cursor at ``cursor``."""
+        self._last_args = (tl, cursor, n)
         self.cursor.setValue(cursor)
-        n = len(tl)
+        n = len(tl) if n is None else min(n, len(tl))
         if n == self._n_drawn:
             return
         if n < self._n_drawn:
             self._reset_ranges()
         self._n_drawn = n
         x = np.arange(n, dtype=np.float32)
-        v_ext, v_int = tl.array("v_ext"), tl.array("v_int")
-        self.v_ext.setData(x, v_ext)
-        self.v_int.setData(x, v_int)
-        raw = tl.array("raw_reward")
+        v_ext, v_int = tl.array("v_ext")[:n], tl.array("v_int")[:n]
+        self.v_ext.setData(v_ext)
+        self.v_int.setData(v_int)
+        raw = tl.array("raw_reward")[:n]
         for item, hits in (
             (self.rewards, np.flatnonzero(raw > 0)),
             (self.penalties, np.flatnonzero(raw < 0)),

@@ -110,10 +110,11 @@ class ProjectionView(pg.PlotWidget):
         n = len(self.coords)
         return {"step": np.arange(n), "pc1": self.coords[:, 0], "pc2": self.coords[:, 1]}
 
-    def update_from(self, tl: EpisodeTimeline, basis: Basis | None, cursor: int) -> None:
+    def update_from(self, tl: EpisodeTimeline, basis: Basis | None, cursor: int, n: int | None = None) -> None:
+        """Project the first ``n`` steps of ``tl`` (default: all), ring the one at ``cursor``."""
         if not self.enabled:
             return
-        n = len(tl)
+        n = len(tl) if n is None else min(n, len(tl))
         if basis is None or n == 0:
             if n and self.note.textItem.toPlainText() == "":
                 self.note.setText("collecting features for the first PCA fit…")
@@ -123,7 +124,7 @@ class ProjectionView(pg.PlotWidget):
         if not (new_basis or new_episode or n != self._n or cursor != self._cursor):
             return
         self.note.setText("")
-        feats = tl.features
+        feats = tl.features[:n]
         if new_basis or new_episode or n < self._n:
             self.coords = basis.project(feats)
             dirty_from = 0
@@ -146,7 +147,7 @@ class ProjectionView(pg.PlotWidget):
             if n > self._n:
                 self.coords = np.concatenate([self.coords[: self._n], basis.project(feats[self._n : n])])
         self._n = n
-        level, room = tl.array("level"), tl.array("room")
+        level, room = tl.array("level")[:n], tl.array("room")[:n]
         t = np.arange(n)
         if self.by_room:
             keys = level.astype(np.int64) * 1000 + np.where(room >= 0, room, -1)
