@@ -45,7 +45,7 @@ from snd_player.timeline import EpisodeTimeline, RoomStats, is_montezuma
 from snd_player.widgets import theme
 from snd_player.widgets.export import ExportMenu
 from snd_player.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
-from snd_player.widgets.plots import IntrinsicPlot, ValuePlot
+from snd_player.widgets.plots import IntrinsicPlot, RescaleBudget, ValuePlot
 from snd_player.widgets.policy import PolicyBars
 from snd_player.widgets.projection import ProjectionView
 from snd_player.widgets.repaint import FrameSync, scenes_under
@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self.checkpoint: Path | None = None
         self._scenes: list = []
         self.frame_sync = FrameSync(self)
+        self.rescale = RescaleBudget()  # plot axes that may move in the frame being drawn (draw_now)
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage(self.open_dialog)
@@ -616,6 +617,7 @@ class MainWindow(QMainWindow):
             "montezuma" in session.env_id.lower() or "pitfall" in session.env_id.lower()
         )
         self.projection = ProjectionView(by_room=has_rooms)
+        self.intrinsic.budget = self.values.budget = self.projection.budget = self.rescale
         self.rooms = RoomsPanel(session.room_source, is_montezuma(session.env_id), session.heat_grid)
         self.status_rooms.setText("")  # rooms or levels of the new game, from its first record
         self.exports = [
@@ -985,21 +987,29 @@ class MainWindow(QMainWindow):
         While playing, the point cloud is redrawn every PROJECTION_EVERY frames (15 Hz) and the room map
         four times a second, on frames without the point cloud: one new point or one more step in a room
         moves them by less than a pixel, and they are the dearest panels to draw. Paused, everything is
-        drawn at once."""
+        drawn at once.
+
+        For the same reason, while playing at most one plot axis moves per frame, none on frames with the
+        room map, and on point-cloud frames only the cloud's (``RescaleBudget``)."""
         rec, tl = self.last, self.timeline
         if rec is None or tl is None or self.room_stats is None:
             return
+        now = time.perf_counter()
+        cloud = not self.playing or self.frames_drawn % PROJECTION_EVERY == 0
+        # while playing, the room map is drawn on frames without the point cloud (each costs a few ms)
+        rooms = not self.playing or (now >= self._rooms_due and not cloud)
+        self.rescale.left = None if not self.playing else 0 if cloud or rooms else 1
         self.game.show_record(rec)
         # the steps up to the one on screen: at max speed a few more may wait in the play-out queue
         self.intrinsic.update_from(tl, self.cursor, self.horizon)
         self.values.update_from(tl, self.cursor, self.horizon)
         self.policy.show_record(rec)
-        if not self.playing or self.frames_drawn % PROJECTION_EVERY == 0:
+        if cloud:
+            if self.playing:
+                self.rescale.left = 1
             self.projection.update_from(tl, self.basis, self.cursor, self.horizon)
         self.slider.set_state(self.horizon, self.cursor, tl.sorted_bookmarks())
-        now = time.perf_counter()
-        # while playing, the room map is drawn on frames without the point cloud (each costs a few ms)
-        if not self.playing or (now >= self._rooms_due and self.frames_drawn % PROJECTION_EVERY != 0):
+        if rooms:
             self._rooms_due = now + 0.25  # the room map and heat map change slowly: four times a second
             self.rooms.update_from(self.room_stats, tl, rec)
         self._update_live_status()

@@ -422,3 +422,37 @@ def test_max_speed_shows_queued_steps_one_per_frame_and_pause_shows_the_newest(q
     finally:
         window.draw_now = inner
         window.playing = False
+
+
+# -- axes: at most one moves per frame while playing ---------------------------------------------------------
+def test_sticky_range_waits_for_budget_and_a_refit_keeps_a_range_it_still_fills():
+    from snd_player.widgets.plots import RescaleBudget, StickyRange
+
+    rng, none = StickyRange(headroom=0.5), RescaleBudget()
+    none.left = 0
+    assert rng.update(np.array([0.0, 1.0])) == (-0.5, 1.5)  # span 1, half of it on each side
+    assert rng.update(np.array([0.0, 2.0]), none) is None and rng.waiting  # refused: tried next frame
+    assert (rng.lo, rng.hi) == (-0.5, 1.5)
+    assert rng.update(np.array([0.0, 2.0])) == (-1.0, 3.0) and not rng.waiting
+    # a refit (the same points projected anew) keeps the axes while the points span >= 40 % of them
+    assert rng.refit(np.array([-0.5, 1.5])) is None  # span 2 of 4
+    assert rng.refit(np.array([0.0, 1.0])) == (-0.5, 1.5)  # span 1 of 4: afresh
+
+
+def test_an_axis_move_refused_in_one_frame_is_made_in_the_next_even_without_a_new_step(qtbot, window):  # noqa: F811
+    settle(qtbot, window)
+    plot, tl = window.values, _synthetic(300)
+    window.rescale.left = None
+    plot.update_from(tl, 9, 10)
+    hi0 = plot.right_view.viewRange()[1][1]
+    window.rescale.left = 0  # a frame with no axis budget (the point cloud's, say)
+    plot.update_from(tl, 199, 200)  # v_int has grown past the range
+    assert plot.right_view.viewRange()[1][1] == hi0 and plot.range_int.waiting
+    assert plot.plot.vb.viewRange()[0][1] == 256  # x stays too: 200 steps fit in [0, 256]
+    window.rescale.left = 1
+    plot.update_from(tl, 199, 200)  # the same step again (paused): the waiting move is made now
+    window.rescale.left = 1
+    plot.update_from(tl, 199, 200)  # one axis a frame: the other waits one more frame
+    assert not plot.range_int.waiting and not plot.range_ext.waiting
+    assert plot.right_view.viewRange()[1][1] > hi0
+    window.rescale.left = None

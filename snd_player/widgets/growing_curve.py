@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF
+from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtWidgets import QGraphicsItem
 
 MARGIN_PX = 3.0
@@ -30,6 +30,9 @@ class GrowingCurve(pg.GraphicsObject):
         super().__init__()
         self._pen = pg.mkPen(pen)
         self._pen.setCosmetic(True)
+        # no cap: a strip draws a piece of the polyline, and a square cap at the piece's first point put a
+        # pixel on a peak that the whole polyline does not have
+        self._pen.setCapStyle(Qt.PenCapStyle.FlatCap)
         # what LegendItem's sample reads of a curve
         self.opts = {"pen": self._pen, "symbol": None, "fillLevel": None, "antialias": False}
         self._y = np.zeros(0, np.float64)
@@ -94,8 +97,10 @@ class GrowingCurve(pg.GraphicsObject):
         if n == 0:
             return
         r = opt.exposedRect
-        i0 = max(0, math.floor(r.left()) - 1)
-        i1 = min(n, math.ceil(r.right()) + 2)
+        # a few pixels' worth of steps beyond the exposed rectangle, so the piece's ends are clipped away
+        extra = 2 + math.ceil(MARGIN_PX * (self.pixelWidth() or 1.0))
+        i0 = max(0, math.floor(r.left()) - extra)
+        i1 = min(n, math.ceil(r.right()) + extra + 1)
         if i1 - i0 < 1:
             return
         p.setPen(self._pen)

@@ -30,20 +30,59 @@ def _curve(view, color: str) -> GrowingCurve:
     return item
 
 
+class RescaleBudget:
+    """How many axes may move in the frame being drawn. Re-rendering one axis (ticks, labels, grid) costs
+    about 3 ms in pyqtgraph, and a frame that moved two or three overran its 16.7 ms; an axis that has to
+    wait leaves its newest points outside the view for a frame or two. ``left`` None: no limit (paused,
+    tests)."""
+
+    def __init__(self) -> None:
+        self.left: int | None = None
+
+    def allow(self) -> bool:
+        if self.left is None:
+            return True
+        if self.left > 0:
+            self.left -= 1
+            return True
+        return False
+
+
+UNLIMITED = RescaleBudget()
+
+
 class StickyRange:
     """An expand-only y range with headroom, reset at each episode, so axes rarely need redrawing."""
 
-    def __init__(self, headroom: float = 0.2, include_zero: bool = False) -> None:
+    def __init__(self, headroom: float = 0.3, include_zero: bool = False) -> None:
         self.headroom = headroom
         self.include_zero = include_zero
         self.lo: float | None = None
         self.hi: float | None = None
+        self.waiting = False
+        """A move was refused by the frame's budget: the data are partly outside the range."""
 
     def reset(self) -> None:
         self.lo = self.hi = None
+        self.waiting = False
 
-    def update(self, data: np.ndarray) -> tuple[float, float] | None:
-        """The new range when ``data`` leave the current one, else None."""
+    def refit(
+        self, data: np.ndarray, min_fill: float = 0.4, budget: RescaleBudget = UNLIMITED
+    ) -> tuple[float, float] | None:
+        """After the data were replaced, not extended: keep the current range while the data fit in it and
+        span at least ``min_fill`` of it, else start afresh; returns the new range, or None when kept."""
+        if data.size and self.lo is not None and self.hi is not None:
+            lo, hi = float(data.min()), float(data.max())
+            if self.lo <= lo and hi <= self.hi and hi - lo >= min_fill * (self.hi - self.lo):
+                return None
+        if not budget.allow():
+            self.waiting = True
+            return None  # the next frame tries again
+        self.reset()
+        return self.update(data)
+
+    def update(self, data: np.ndarray, budget: RescaleBudget = UNLIMITED) -> tuple[float, float] | None:
+        """The new range when ``data`` leave the current one (and ``budget`` allows a move), else None."""
         if data.size == 0:
             return None
         lo, hi = float(data.min()), float(data.max())
@@ -51,12 +90,16 @@ class StickyRange:
             lo, hi = min(lo, 0.0), max(hi, 0.0)
         if self.lo is not None and self.hi is not None and lo >= self.lo and hi <= self.hi:
             return None
+        if not budget.allow():
+            self.waiting = True
+            return None  # the next frame tries again
         span = max(hi - lo, abs(hi) * 0.05, 1e-6)
         new_lo = lo if (self.include_zero and lo == 0.0) else lo - self.headroom * span
         new_hi = hi + self.headroom * span
         if self.lo is not None and self.hi is not None:
             new_lo, new_hi = min(new_lo, self.lo), max(new_hi, self.hi)
         self.lo, self.hi = new_lo, new_hi
+        self.waiting = False
         return new_lo, new_hi
 
 
@@ -112,6 +155,8 @@ class _Follow:
 
     def _init_follow(self, plots: list[pg.PlotItem]) -> None:
         self._follow = True
+        self.budget = UNLIMITED  # the window sets its per-frame budget
+        self._x_waiting = False
         self._n_drawn = -1
         self._x_hi = 0
         self._last_args: tuple | None = None
@@ -144,9 +189,18 @@ class _Follow:
 
     def _x_range(self, plot: pg.PlotItem, n: int) -> None:
         hi = max(X_STEP, int(np.ceil((n + 1) / X_STEP)) * X_STEP)
-        if self._follow and hi != self._x_hi:
+        self._x_waiting = self._follow and hi != self._x_hi
+        if self._x_waiting and self.budget.allow():
             self._x_hi = hi
+            self._x_waiting = False
             plot.setXRange(0, hi, padding=0)
+
+    def _waiting(self) -> bool:
+        """A range move waits for a frame with budget (redraw even without a new step)."""
+        return self._x_waiting or any(r.waiting for r in self._ranges())
+
+    def _ranges(self) -> list[StickyRange]:
+        raise NotImplementedError
 
 
 class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
@@ -200,6 +254,9 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         self.range_r.reset()
         self.range_e.reset()
 
+    def _ranges(self) -> list[StickyRange]:
+        return [self.range_r, self.range_e]
+
     def set_no_motivation(self, algo: str) -> None:
         self.enabled = False
         self.note.setText(f"no intrinsic motivation ({algo.upper()})")
@@ -231,7 +288,7 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         for c in self.cursors:
             c.setValue(cursor)
         n = len(tl) if n is None else min(n, len(tl))
-        if n == self._n_drawn:
+        if n == self._n_drawn and not self._waiting():
             return
         if n < self._n_drawn:  # a new episode or a truncated one: ranges start afresh
             self._reset_ranges()
@@ -242,8 +299,8 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         changes = tl.room_changes()
         changes = changes[changes < n]
         follow = self._follow and self.enabled  # without motivation the [0, 1] range keeps the note in view
-        new_r = self.range_r.update(r) if follow else None
-        new_e = self.range_e.update(e) if follow else None
+        new_r = self.range_r.update(r, self.budget) if follow else None
+        new_e = self.range_e.update(e, self.budget) if follow else None
         if new_r is not None:
             self.p_r.setYRange(*new_r, padding=0)
         if new_e is not None:
@@ -310,6 +367,9 @@ class ValuePlot(_Follow, pg.PlotWidget):
         self.range_ext.reset()
         self.range_int.reset()
 
+    def _ranges(self) -> list[StickyRange]:
+        return [self.range_ext, self.range_int]
+
     def columns(self) -> dict[str, np.ndarray]:
         """What the plot draws, for Save data (CSV)."""
         if self._last_args is None:
@@ -327,7 +387,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
         self._last_args = (tl, cursor, n)
         self.cursor.setValue(cursor)
         n = len(tl) if n is None else min(n, len(tl))
-        if n == self._n_drawn:
+        if n == self._n_drawn and not self._waiting():
             return
         if n < self._n_drawn:
             self._reset_ranges()
@@ -348,8 +408,8 @@ class ValuePlot(_Follow, pg.PlotWidget):
                 self._stars[id(item)] = (tl, n, hits)
                 item.setData(x[hits], v_ext[hits])
         if self._follow:
-            if (new := self.range_ext.update(v_ext)) is not None:
+            if (new := self.range_ext.update(v_ext, self.budget)) is not None:
                 self.plot.setYRange(*new, padding=0)
-            if (new := self.range_int.update(v_int)) is not None:
+            if (new := self.range_int.update(v_int, self.budget)) is not None:
                 self.right_view.setYRange(*new, padding=0)
         self._x_range(self.plot, n)

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QColor
 from snd_player.projection import Basis
 from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
-from snd_player.widgets.plots import StickyRange
+from snd_player.widgets.plots import UNLIMITED, StickyRange
 
 TIME_BUCKET = 32
 """Steps per scatter item when colouring by time (a new step re-sends only its bucket's points)."""
@@ -41,8 +41,13 @@ class ProjectionView(pg.PlotWidget):
         self.plot.setLabel("bottom", "PC 1", color=theme.MUTED)
         self.plot.setLabel("left", "PC 2", color=theme.MUTED)
         self.plot.disableAutoRange()  # sticky ranges: axes are redrawn only when points leave the view
-        self.range_x = StickyRange(headroom=0.1)
-        self.range_y = StickyRange(headroom=0.1)
+        # a moved range or layout repaints the whole view: a tick label drawn past its axis' rectangle
+        # stays behind otherwise, once the frames repaint only what changed (widgets/repaint.py)
+        self.plot.vb.sigRangeChanged.connect(lambda *_: self.viewport().update())
+        self.plot.vb.sigResized.connect(lambda *_: self.viewport().update())
+        self.budget = UNLIMITED  # axes that may move this frame (the window sets it)
+        self.range_x = StickyRange(headroom=0.2)
+        self.range_y = StickyRange(headroom=0.2)
         self.by_room = by_room
         self.legend = pg.LegendItem(
             offset=(-4, 4), labelTextColor=theme.TEXT, labelTextSize="8pt", verSpacing=-6, colCount=2
@@ -121,10 +126,12 @@ class ProjectionView(pg.PlotWidget):
             return
         new_basis = basis is not self._basis
         new_episode = tl.episode != self._episode
-        if not (new_basis or new_episode or n != self._n or cursor != self._cursor):
+        waiting = self.range_x.waiting or self.range_y.waiting  # an axis move waits for budget
+        if not (new_basis or new_episode or n != self._n or cursor != self._cursor or waiting):
             return
         self.note.setText("")
         feats = tl.features[:n]
+        refit = False
         if new_basis or new_episode or n < self._n:
             self.coords = basis.project(feats)
             dirty_from = 0
@@ -132,8 +139,10 @@ class ProjectionView(pg.PlotWidget):
                 self._clear_groups()
             self._basis = basis
             self._episode = tl.episode
-            self.range_x.reset()
-            self.range_y.reset()
+            refit = not new_episode and n >= self._n  # the same points, projected anew
+            if not refit:
+                self.range_x.reset()
+                self.range_y.reset()
             for k in self._group_n:
                 self._group_n[k] = -1
             pc1, pc2 = basis.explained
@@ -162,14 +171,22 @@ class ProjectionView(pg.PlotWidget):
             gk = self._group_key(int(level[i0]), int(room[i0]), int(i0))
             item = self._group_item(gk)
             pts = self.coords[sel]
-            item.setData(pts[:, 0], pts[:, 1])
+            had = self._group_n.get(gk, -1)
+            if dirty_from > 0 and 0 < had < len(pts) and had == int(sel[:dirty_from].sum()):
+                item.addPoints(x=pts[had:, 0], y=pts[had:, 1])  # only the new steps (setData re-sent all)
+            else:
+                item.setData(pts[:, 0], pts[:, 1])
             self._group_n[gk] = len(pts)
         for gk, item in list(self._groups.items()):
             if self._group_n.get(gk, -1) == -1:  # group no longer present (after a truncation)
                 item.setData([], [])
-        if (rx := self.range_x.update(self.coords[:, 0])) is not None:
+        # a refit keeps the axes while the new projection still fills them (an axis redrawn costs about
+        # 3 ms; refits come every 64 steps)
+        b = self.budget
+        fit = (lambda r, d: r.refit(d, budget=b)) if dirty_from == 0 and refit else (lambda r, d: r.update(d, b))
+        if (rx := fit(self.range_x, self.coords[:, 0])) is not None:
             self.plot.setXRange(*rx, padding=0)
-        if (ry := self.range_y.update(self.coords[:, 1])) is not None:
+        if (ry := fit(self.range_y, self.coords[:, 1])) is not None:
             self.plot.setYRange(*ry, padding=0)
         self._cursor = cursor
         c = min(max(cursor, 0), n - 1)
