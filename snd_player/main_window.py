@@ -856,7 +856,7 @@ class MainWindow(QMainWindow):
 
         At max speed the worker hands over a step whenever one is done, about every 10-15 ms, but a step
         that comes late (its process descheduled for a moment) left the screen without a new frame for
-        30 ms. There, the steps wait in a short queue (PLAYOUT_QUEUE) and a steady clock (PLAYOUT_FRAME_MS)
+        30 ms. There, the steps wait in a short queue (PLAYOUT_QUEUE) and a steady clock (PLAYOUT_FRAME_S)
         shows the next one each frame, so a late step costs the queue one step, not the screen a frame.
         Paused, seeking and at paced speeds (whose steps the worker times itself) the newest step is shown
         at once, as before; pausing shows the newest step the worker played."""
@@ -893,12 +893,16 @@ class MainWindow(QMainWindow):
         self._stop_playout()
         self._show(*self._newest)
 
-    def _show(self, rec, horizon: int) -> None:
-        """Make ``rec`` the step on screen and draw it (now, or MIN_FRAME_S after the last frame)."""
+    def _put_on_screen(self, rec, horizon: int) -> None:
+        """Make ``rec`` the step the next frame draws; the plots end at ``horizon`` steps."""
         self.last = rec
         self.cursor = rec.t
         self.horizon = min(horizon, len(self.timeline)) if self.timeline is not None else horizon
         self._dirty = True
+
+    def _show(self, rec, horizon: int) -> None:
+        """Make ``rec`` the step on screen and draw it (now, or MIN_FRAME_S after the last frame)."""
+        self._put_on_screen(rec, horizon)
         self._schedule_draw()
 
     def _clock_tick(self) -> None:
@@ -916,10 +920,7 @@ class MainWindow(QMainWindow):
             self._playout.popleft()  # truncated away by a seek meanwhile
         if self._playout and tl is not None:
             self._idle_ticks = 0
-            rec, horizon = self._playout.popleft()
-            self.last, self.cursor = rec, rec.t
-            self.horizon = min(horizon, len(tl))
-            self._dirty = True
+            self._put_on_screen(*self._playout.popleft())
             self.draw_timer.stop()
             self._draw()
         else:
@@ -956,7 +957,7 @@ class MainWindow(QMainWindow):
 
     # -- drawing ------------------------------------------------------------------------------------------
     def _schedule_draw(self) -> None:
-        """Draw the newest batch now, or when MIN_FRAME_S has passed since the last frame.
+        """Draw the step on screen now, or when MIN_FRAME_S has passed since the last frame.
 
         (A fixed 60 Hz timer drew only at its ticks: a step arriving just after a tick waited for the next,
         and a tick with nothing new left a 33 ms gap, so at max speed a frame in eight came late although
@@ -982,7 +983,7 @@ class MainWindow(QMainWindow):
             self._update_status()
 
     def draw_now(self) -> None:
-        """Draw the newest state into every panel (normally when a batch arrives, at most 60 times a second).
+        """Draw the step on screen into every panel (when a step arrives, or from the max-speed clock).
 
         While playing, the point cloud is redrawn every PROJECTION_EVERY frames (15 Hz) and the room map
         four times a second, on frames without the point cloud: one new point or one more step in a room

@@ -19,6 +19,7 @@ from PyQt6.QtCore import Qt
 from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
 from snd_player.widgets.growing_curve import GrowingCurve
+from snd_player.widgets.repaint import repaint_on_range_change
 
 X_STEP = 256
 
@@ -162,15 +163,10 @@ class _Follow:
         self._last_args: tuple | None = None
         for p in plots:
             p.vb.sigRangeChangedManually.connect(self._stop_following)
-            # curves repaint only the strips they change (GrowingCurve); when a range or the layout moves
-            # (rarely: X_STEP steps, sticky y ranges, an axis growing wider) the whole view is repainted,
-            # so no tick label of the old layout stays behind where no item repaints
-            p.vb.sigRangeChanged.connect(self._repaint_all)
-            p.vb.sigResized.connect(self._repaint_all)
+        # curves repaint only the strips they change (GrowingCurve); a range or the layout moving (X_STEP
+        # steps, sticky y ranges, an axis growing wider) repaints the whole view
+        repaint_on_range_change(self, [p.vb for p in plots])
         self.scene().sigMouseClicked.connect(self._double_click)
-
-    def _repaint_all(self, *_: object) -> None:
-        self.viewport().update()
 
     def _stop_following(self, *_: object) -> None:
         self._follow = False
@@ -331,7 +327,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
         right.setLabel("V_int", color=theme.V_INT)
         self.right_view.setXLink(self.plot)
         self.right_view.disableAutoRange()
-        self.right_view.sigRangeChanged.connect(lambda *_: self.viewport().update())
+        repaint_on_range_change(self, [self.right_view])
         self.plot.vb.sigResized.connect(self._sync_views)
         self.v_int = _curve(self.right_view, theme.V_INT)
         self.v_ext = _curve(self.plot, theme.V_EXT)
@@ -392,7 +388,6 @@ class ValuePlot(_Follow, pg.PlotWidget):
         if n < self._n_drawn:
             self._reset_ranges()
         self._n_drawn = n
-        x = np.arange(n, dtype=np.float32)
         v_ext, v_int = tl.array("v_ext")[:n], tl.array("v_int")[:n]
         self.v_ext.setData(v_ext)
         self.v_int.setData(v_int)
@@ -406,7 +401,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
             shown = self._stars.get(id(item))
             if shown is None or shown[0] is not tl or n < shown[1] or not np.array_equal(shown[2], hits):
                 self._stars[id(item)] = (tl, n, hits)
-                item.setData(x[hits], v_ext[hits])
+                item.setData(hits.astype(np.float64), v_ext[hits])
         if self._follow:
             if (new := self.range_ext.update(v_ext, self.budget)) is not None:
                 self.plot.setYRange(*new, padding=0)

@@ -14,6 +14,7 @@ from snd_player.projection import Basis
 from snd_player.timeline import EpisodeTimeline
 from snd_player.widgets import theme
 from snd_player.widgets.plots import UNLIMITED, StickyRange
+from snd_player.widgets.repaint import repaint_on_range_change
 
 TIME_BUCKET = 32
 """Steps per scatter item when colouring by time (a new step re-sends only its bucket's points)."""
@@ -41,10 +42,7 @@ class ProjectionView(pg.PlotWidget):
         self.plot.setLabel("bottom", "PC 1", color=theme.MUTED)
         self.plot.setLabel("left", "PC 2", color=theme.MUTED)
         self.plot.disableAutoRange()  # sticky ranges: axes are redrawn only when points leave the view
-        # a moved range or layout repaints the whole view: a tick label drawn past its axis' rectangle
-        # stays behind otherwise, once the frames repaint only what changed (widgets/repaint.py)
-        self.plot.vb.sigRangeChanged.connect(lambda *_: self.viewport().update())
-        self.plot.vb.sigResized.connect(lambda *_: self.viewport().update())
+        repaint_on_range_change(self, [self.plot.vb])
         self.budget = UNLIMITED  # axes that may move this frame (the window sets it)
         self.range_x = StickyRange(headroom=0.2)
         self.range_y = StickyRange(headroom=0.2)
@@ -182,12 +180,13 @@ class ProjectionView(pg.PlotWidget):
                 item.setData([], [])
         # a refit keeps the axes while the new projection still fills them (an axis redrawn costs about
         # 3 ms; refits come every 64 steps)
-        b = self.budget
-        fit = (lambda r, d: r.refit(d, budget=b)) if dirty_from == 0 and refit else (lambda r, d: r.update(d, b))
-        if (rx := fit(self.range_x, self.coords[:, 0])) is not None:
-            self.plot.setXRange(*rx, padding=0)
-        if (ry := fit(self.range_y, self.coords[:, 1])) is not None:
-            self.plot.setYRange(*ry, padding=0)
+        for rng, data, set_range in (
+            (self.range_x, self.coords[:, 0], self.plot.setXRange),
+            (self.range_y, self.coords[:, 1], self.plot.setYRange),
+        ):
+            new = rng.refit(data, budget=self.budget) if refit else rng.update(data, self.budget)
+            if new is not None:
+                set_range(*new, padding=0)
         self._cursor = cursor
         c = min(max(cursor, 0), n - 1)
         lo = max(0, c - TRAIL)

@@ -23,6 +23,14 @@ from PyQt6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PyQt6.QtWidgets import QGraphicsScene, QWidget
 
 
+def repaint_on_range_change(view: pg.GraphicsView, boxes: list[pg.ViewBox]) -> None:
+    """Repaint all of ``view`` when a range or the size of one of ``boxes`` moves (rarely). Frames repaint
+    only what changed, and a tick label drawn past its axis' rectangle would otherwise stay behind."""
+    for vb in boxes:
+        vb.sigRangeChanged.connect(lambda *_: view.viewport().update())
+        vb.sigResized.connect(lambda *_: view.viewport().update())
+
+
 def scenes_under(roots: list[QWidget]) -> list[QGraphicsScene]:
     """The graphics scenes of every pyqtgraph view in or under ``roots``."""
     views = [r for r in roots if isinstance(r, pg.GraphicsView)]
