@@ -238,6 +238,16 @@ def test_missing_xcb_libraries_give_one_line_naming_the_packages(tmp_path, capsy
     assert "libxcb-cursor0" in err and "\n" not in err
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_cuda_is_one_line_and_exit_2(capsys, tiny_checkpoint):  # noqa: F811
+    """``snd-player --device cuda`` on a CPU-only machine died with torch's AssertionError traceback."""
+    from snd_player.cli import main
+
+    assert main([str(tiny_checkpoint), "--device", "cuda", "--frames", "1", "--screenshot", "x.png"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "CUDA is not available" in err and "\n" not in err and "Traceback" not in err
+
+
 # -- 13: smaller ones ----------------------------------------------------------------------------------------
 def test_eval_out_in_a_new_folder_creates_it(tmp_path):
     from snd_player.eval import check_writable

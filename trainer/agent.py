@@ -154,7 +154,15 @@ def save_agent(agent: Agent, path: Path, global_step: int, extra: dict[str, Any]
 def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
     """Rebuild an agent from a checkpoint; any problem raises CheckpointError with a one-line reason."""
     path = Path(path)
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as e:  # "Expected one of cpu, cuda, ... device type at start of device string"
+        raise CheckpointError(f"device {device!r}: {str(e).splitlines()[0]}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        # every tool that loads an agent (player, eval, record, compare) says this in one line
+        raise CheckpointError(
+            f"device {device}: CUDA is not available here (torch {torch.__version__}); use the cpu device"
+        )
     tensors, meta = load_checkpoint(path, device)
     for key in ("algo", "env_id", "config", "num_actions", "obs_shape"):
         if key not in meta:
