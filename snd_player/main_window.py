@@ -623,7 +623,7 @@ class MainWindow(QMainWindow):
         self.exports = [
             ExportMenu(self.intrinsic, "intrinsic", self.intrinsic.columns),
             ExportMenu(self.values, "values", self.values.columns),
-            ExportMenu(self.policy.view, "policy", self.policy.columns),
+            ExportMenu(self.policy, "policy", self.policy.columns),
             ExportMenu(self.projection, "projection", self.projection.columns),
             ExportMenu(self.rooms, "rooms", None),
         ]

@@ -73,9 +73,10 @@ def test_plays_n_frames_and_every_panel_has_n_points(qtbot, window):
     assert points(window.values.v_ext) == n and points(window.values.v_int) == n
     assert sum(len(item.data) for item in window.projection._groups.values()) == n
     assert window.projection.coords.shape == (n, 2)
-    bars = window.policy.bars.opts
-    assert len(bars["width"]) == len(window.session.action_meanings)
-    assert np.allclose(bars["width"], window.last.probs)
+    policy = window.policy
+    assert len(policy.bar_rects()) == len(window.session.action_meanings)
+    assert np.allclose(policy.probs, window.last.probs)
+    assert policy.chosen == window.last.action and policy.title().startswith(window.last.action_name)
     assert sum(window.room_stats.visits(window.timeline).values()) == n
     assert window.slider.maximum() == n - 1 and window.slider.value() == n - 1
     assert window.game.image.image.shape == (210, 160, 3)

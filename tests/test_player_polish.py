@@ -95,7 +95,9 @@ def check_layout(win: MainWindow) -> None:
         assert not any(label.intersects(t) for t in _tick_rects(ax)), ax.labelText
         assert label.height() <= ax.geometry().height() + 4, ax.labelText  # not longer than its axis
     assert not _label_rect(pr).intersects(_label_rect(pe))
-    assert _no_overlaps(_tick_rects(win.policy.plot.getAxis("bottom")))
+    assert _no_overlaps(win.policy.tick_label_rects())
+    assert _no_overlaps([r for r, _ in win.policy.name_rects()])
+    assert all(win.policy.rect().toRectF().contains(r) for r in win.policy.tick_label_rects())
     game, ov = win.game, win.game.overlay
     assert ov.geometry().right() <= game.width() and ov.geometry().bottom() <= game.height()
     ov_top = ov.mapTo(win, ov.rect().topLeft()).y()

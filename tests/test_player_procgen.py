@@ -65,7 +65,7 @@ def test_procgen_window_plays_and_draws(qtbot, tmp_path, coinrun_checkpoint):
     assert win.game.image.image.shape == (512, 512, 3)
     # no rooms in the status bar (it said "rooms 1 (session 1)"), and readable action names, not "d, a, w"
     assert win.status_rooms.text() == f"level seed {win.last.level_seed}"
-    names = [t for _, t in win.policy.plot.getAxis("left")._tickLevels[0]]
+    names = win.policy.labels
     assert "fire" in names and "left+up" in names and not {"d", "a", "w", "s", "q", "e"} & set(names)
     assert win.last.action_name == win.session.action_meanings[win.last.action]
     thread = win.worker.thread

