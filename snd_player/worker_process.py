@@ -75,6 +75,17 @@ def _widen_pipe(fd: int) -> None:
         pass
 
 
+ONE_THREAD_BLAS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+"""numpy's BLAS in the child runs on one thread. Its only sizeable work is the feature projection's refit
+every 64 steps; with a thread per core that refit (24 ms, float64 then) also took the window's core, and
+frames drawn meanwhile came late. torch's threads are set apart (``SessionSpec.torch_threads``)."""
+
+
+def child_env(parent: dict[str, str]) -> dict[str, str]:
+    """The child's environment: the window's, with numpy's BLAS held to one thread."""
+    return {**parent, **dict.fromkeys(ONE_THREAD_BLAS, "1")}
+
+
 _CHILD_CODE = (
     "import sys; sys.path.insert(0, sys.argv[3]); "
     "from snd_player.worker_process import child_entry; child_entry(int(sys.argv[1]), int(sys.argv[2]))"
@@ -191,7 +202,9 @@ class ProcessSessionWorker(QObject):
         _widen_pipe(out_w)
         root = str(Path(__file__).resolve().parent.parent)  # where snd_player is, installed or not
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD_CODE, str(cmd_r), str(out_w), root], pass_fds=(cmd_r, out_w)
+            [sys.executable, "-c", _CHILD_CODE, str(cmd_r), str(out_w), root],
+            pass_fds=(cmd_r, out_w),
+            env=child_env(os.environ),
         )
         os.close(cmd_r)
         os.close(out_w)  # so a dead child reads as end-of-file here

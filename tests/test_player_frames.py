@@ -252,6 +252,11 @@ def test_the_child_pipe_holds_a_whole_batch(qtbot, tmp_path, tiny_agent, tiny_ch
         size = fcntl.fcntl(w._out.fileno(), fcntl.F_GETPIPE_SZ)
         assert size >= min(PIPE_BYTES, int(open("/proc/sys/fs/pipe-max-size").read()))
         assert size > 3 * 210 * 160 * 3  # a few Atari frames, where the default 64 KB held none whole
+        # numpy's BLAS in the child keeps to one thread: its refits took the window's core as well
+        env = dict(
+            kv.split(b"=", 1) for kv in open(f"/proc/{w.pid}/environ", "rb").read().split(b"\0") if b"=" in kv
+        )
+        assert env[b"OPENBLAS_NUM_THREADS"] == b"1" and env[b"MKL_NUM_THREADS"] == b"1"
     finally:
         win.close()
 

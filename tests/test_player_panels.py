@@ -132,3 +132,29 @@ def test_timeline_slider_fills_the_groove_up_to_the_handle_and_clicks_land_on_st
     s.scrubbed.connect(got.append)
     qtbot.mouseClick(s, Qt.MouseButton.LeftButton, pos=QPoint(round(x0 + 80 * per_step), cy))
     assert got and got[0] == 80 and s.value() == 80
+
+
+def test_game_frames_are_kept_as_qt_rgb32_pixel_for_pixel(qtbot):
+    """The frame is handed to Qt as 32-bit RGB (24-bit RGB sent Qt's scaled draw over its thread pool)."""
+    from PyQt6.QtGui import QImage
+
+    from snd_player.widgets.game_view import FrameItem, GameView
+
+    item = FrameItem()
+    rgb = np.zeros((3, 2, 3), np.uint8)
+    rgb[0, 0], rgb[1, 1], rgb[2, 0] = (255, 0, 0), (1, 2, 3), (0, 255, 17)
+    item.setImage(rgb)
+    q = item.qimage
+    assert q.format() == QImage.Format.Format_RGB32 and (q.width(), q.height()) == (2, 3)
+    assert [q.pixel(x, y) for y in range(3) for x in range(2)] == [
+        0xFFFF0000, 0xFF000000, 0xFF000000, 0xFF010203, 0xFF00FF11, 0xFF000000
+    ]  # fmt: skip
+    item.setImage(np.array([[0, 128], [255, 7]], np.uint8))  # gray observations
+    assert [item.qimage.pixel(x, y) for y in range(2) for x in range(2)] == [
+        0xFF000000, 0xFF808080, 0xFFFFFFFF, 0xFF070707
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="uint8"):
+        item.setImage(np.zeros((2, 2), np.float32))
+    view = GameView()
+    qtbot.addWidget(view)
+    assert view.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # the window behind is not repainted

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, QSize, Qt
-from PyQt6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PyQt6.QtWidgets import QWidget
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
+from PyQt6.QtWidgets import QGraphicsView, QWidget
 
 from snd_player.session import StepRecord
 from snd_player.widgets import theme
@@ -120,6 +120,53 @@ class Overlay(QWidget):
         p.end()
 
 
+class FrameItem(pg.GraphicsObject):
+    """An image shown with nearest-neighbour pixels, kept in Qt's own 32-bit RGB format.
+
+    pyqtgraph's ImageItem hands Qt 24-bit RGB (RGB888). Qt draws a scaled image of that format by fetching
+    and converting each span, and splits that work over its GUI thread pool: drawing the Atari frame at
+    the panel's size took 0.9 ms of CPU across three threads a frame, and the two pool threads took time
+    from the core the session's process steps on. The same image as RGB32 is drawn on the calling thread
+    alone in a fifth of that (``scripts/bench_player.py``). The conversion is one numpy pass over the
+    small source frame, written into the QImage's own memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image: np.ndarray | None = None
+        """The array last shown, (H, W) gray or (H, W, 3) RGB uint8."""
+        self.qimage: QImage | None = None
+
+    def setImage(self, img: np.ndarray) -> None:  # noqa: N802 - ImageItem's name
+        img = np.asarray(img)
+        if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
+            raise ValueError(f"a frame must be (H, W) or (H, W, 3) uint8, got {img.shape} {img.dtype}")
+        h, w = img.shape[:2]
+        if self.qimage is None or (self.qimage.height(), self.qimage.width()) != (h, w):
+            self.prepareGeometryChange()
+            self.qimage = QImage(w, h, QImage.Format.Format_RGB32)
+        bits = self.qimage.bits()
+        bits.setsize(self.qimage.sizeInBytes())
+        out = np.frombuffer(bits, np.uint32).reshape(h, self.qimage.bytesPerLine() // 4)[:, :w]
+        if img.ndim == 2:
+            np.multiply(img, np.uint32(0x010101), out=out, dtype=np.uint32)
+        else:
+            np.left_shift(img[..., 0], 16, out=out, dtype=np.uint32)
+            out |= img[..., 1].astype(np.uint32) << 8
+            out |= img[..., 2]
+        out |= np.uint32(0xFF000000)
+        self.image = img
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt name
+        if self.qimage is None:
+            return QRectF()
+        return QRectF(0, 0, self.qimage.width(), self.qimage.height())
+
+    def paint(self, p: QPainter, *args) -> None:
+        if self.qimage is not None:
+            p.drawImage(self.boundingRect(), self.qimage)
+
+
 class GameView(pg.GraphicsLayoutWidget):
     """Frame or observation, plus an overlay with score, lives, room and step."""
 
@@ -130,9 +177,15 @@ class GameView(pg.GraphicsLayoutWidget):
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.view.setDefaultPadding(0.0)
         self.view.disableAutoRange()  # the range is set once per image size in show_record
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = FrameItem()
         self.view.addItem(self.image)
         # a widget over the view: stays crisp and costs nothing to lay out in the scene
+        # One rectangle per frame: the image and the overlay change every frame, and the region Qt built
+        # from their two rectangles plus the strip under the overlay (three rectangles) sent the scaled
+        # image down Qt's span-by-span path, spread over its thread pool. And the view is opaque, so the
+        # overlay's translucent corners no longer repaint the window behind the view as well.
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.overlay = Overlay(self)
         self.overlay.hide()
         self.mode = "frame"
@@ -153,8 +206,7 @@ class GameView(pg.GraphicsLayoutWidget):
             self.image.setOpacity(1.0)
             self.overlay.show()
         img = rec.frame if self.mode == "frame" else obs_image(rec.obs, self.mode)
-        # uint8 shown as is: no levels means pyqtgraph's direct path, without a rescale pass
-        self.image.setImage(img, autoLevels=False, levels=None)
+        self.image.setImage(img)
         if img.shape != self._shape:  # new size: fit the view once, not every frame
             self._shape = img.shape
             self.view.setRange(xRange=(0, img.shape[1]), yRange=(0, img.shape[0]), padding=0)
