@@ -1,8 +1,8 @@
 """Compare mode: two agents side by side on one seed, their intrinsic signals overlaid.
 
-A :class:`CompareWorker` in its own ``QThread`` steps a :class:`~snd_player.compare.Comparison` and hands
-over tuples of :class:`~snd_player.compare.PairRecord`; the window keeps a
-:class:`~snd_player.compare.PairTimeline` of them (the same class ``record --compare`` draws from) and draws
+A :class:`CompareWorker` in its own ``QThread`` steps a :class:`~snd_player.core.compare.Comparison` and hands
+over tuples of :class:`~snd_player.core.compare.PairRecord`; the window keeps a
+:class:`~snd_player.core.compare.PairTimeline` of them (the same class ``record --compare`` draws from) and draws
 on a timer. Two game views, one timeline slider that scrubs both, and two shared plots (intrinsic reward,
 V_int) with A in blue and B in orange: each on its own y axis (A left, B right), or both normalised to
 0..1 over the episode so far (a toggle), because RND's and SND's rewards live on different scales.
@@ -35,12 +35,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from snd_player.compare import Comparison, PairRecord, PairTimeline, side_label
-from snd_player.session import SessionError
-from snd_player.widgets import theme
-from snd_player.widgets.game_view import GameView
-from snd_player.widgets.timeline_slider import TimelineSlider
-from snd_player.worker import REAL_TIME_STEPS_PER_S, SPEEDS
+from snd_player.app.widgets import theme
+from snd_player.app.widgets.game_view import GameView
+from snd_player.app.widgets.timeline_slider import TimelineSlider
+from snd_player.app.worker import REAL_TIME_STEPS_PER_S, SPEEDS
+from snd_player.core.compare import Comparison, PairRecord, PairTimeline, side_label
+from snd_player.core.session import SessionError
 
 COLOR_A = theme.ACCENT  # blue
 COLOR_B = theme.R_INT  # orange
@@ -450,7 +450,7 @@ def run_window(
 ) -> int:
     """Show the compare window (``snd-player compare``); with ``screenshot``, play ``frames`` pair steps as
     fast as possible, grab the window to a PNG and exit."""
-    from snd_player.widgets.theme import apply_dark_theme
+    from snd_player.app.widgets.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("snd-player")

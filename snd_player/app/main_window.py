@@ -1,7 +1,7 @@
 """The main window: game view and timeline in the middle, one dock per panel, controls in a toolbar.
 
-The window never steps the env or runs a network: a :class:`~snd_player.worker.SessionWorker` does, in a
-child process (the app) or a thread (tests), and hands over :class:`~snd_player.worker.StepBatch` objects.
+The window never steps the env or runs a network: a :class:`~snd_player.app.worker.SessionWorker` does, in a
+child process (the app) or a thread (tests), and hands over :class:`~snd_player.app.worker.StepBatch` objects.
 Batches are only stored here. Paused and at paced speeds a frame is drawn when a batch arrives, at most one
 per ``MIN_FRAME_S``; at max speed the steps go through a short play-out queue and a steady frame clock
 shows one per frame (see ``_on_batch``). Panels use long-lived items (STYLE.md item 8), and all of them are
@@ -38,23 +38,23 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from snd_player.projection import Basis, FeatureProjector
-from snd_player.run_support import RunSupport
-from snd_player.session import Session
-from snd_player.timeline import EpisodeTimeline, RoomStats, is_montezuma
-from snd_player.widgets import theme
-from snd_player.widgets.export import ExportMenu
-from snd_player.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
-from snd_player.widgets.plots import IntrinsicPlot, RescaleBudget, ValuePlot
-from snd_player.widgets.policy import PolicyBars
-from snd_player.widgets.projection import ProjectionView
-from snd_player.widgets.repaint import FrameSync, scenes_under
-from snd_player.widgets.rooms import RoomsPanel
-from snd_player.widgets.text_line import TextLine
-from snd_player.widgets.timeline_slider import TimelineSlider
-from snd_player.worker import SPEEDS, StepBatch, WorkerThread
+from snd_player.app.run_support import RunSupport
+from snd_player.app.widgets import theme
+from snd_player.app.widgets.export import ExportMenu
+from snd_player.app.widgets.game_view import VIEW_LABELS, VIEW_MODES, GameView
+from snd_player.app.widgets.plots import IntrinsicPlot, RescaleBudget, ValuePlot
+from snd_player.app.widgets.policy import PolicyBars
+from snd_player.app.widgets.projection import ProjectionView
+from snd_player.app.widgets.repaint import FrameSync, scenes_under
+from snd_player.app.widgets.rooms import RoomsPanel
+from snd_player.app.widgets.text_line import TextLine
+from snd_player.app.widgets.timeline_slider import TimelineSlider
+from snd_player.app.worker import SPEEDS, StepBatch, WorkerThread
+from snd_player.core.projection import Basis, FeatureProjector
+from snd_player.core.session import Session
+from snd_player.core.timeline import EpisodeTimeline, RoomStats, is_montezuma
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo.safetensors"
+DEMO_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "demo.safetensors"
 TRAIN_HINT = "trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv"
 DRAW_FPS = 60
 MIN_FRAME_S = 1 / DRAW_FPS - 0.003
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session_process = session_process
         """Step sessions in a child process (the app, the benchmark) rather than a thread (tests): see
-        snd_player.worker."""
+        snd_player.app.worker."""
         self.settings = settings if settings is not None else QSettings("snd", "snd-player")
         self.setWindowTitle("snd-player")
         self.resize(1600, 1000)
@@ -794,7 +794,7 @@ class MainWindow(QMainWindow):
 
     def _record(self) -> None:
         """Record video…: the dialog, then the worker records while the window follows and shows progress."""
-        from snd_player.record_dialog import RecordDialog
+        from snd_player.app.record_dialog import RecordDialog
 
         if self.session is None or self.worker is None:
             self.statusBar().showMessage("open a checkpoint first, then record it", 5000)
@@ -809,7 +809,7 @@ class MainWindow(QMainWindow):
         self.command.emit("record", req)
 
     def _on_record_event(self, ev: dict) -> None:
-        from snd_player.record_dialog import RecordDialog
+        from snd_player.app.record_dialog import RecordDialog
 
         RecordDialog.on_event(self, getattr(self, "_record_progress", None), ev)
 

@@ -1,7 +1,7 @@
 """The window's Record dialog: what to record (from the step on screen or from the episode's start, how many
 frames, dashboard or bare game frame, where), then a progress bar with Cancel while the worker records.
 
-The worker records itself (``command("record", RecordRequest)``, see :class:`snd_player.stepper.Stepper`):
+The worker records itself (``command("record", RecordRequest)``, see :class:`snd_player.core.stepper.Stepper`):
 it owns the session, so "from the step on screen" is exact (a seek, as the timeline does), and the window
 follows the recorded steps as they are played, so what it shows is what the video holds.
 """
@@ -28,8 +28,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from snd_player.record import VIDEO_EXTENSIONS, RecordError, check_output
-from snd_player.stepper import RecordRequest
+from snd_player.core.stepper import RecordRequest
+from snd_player.media.record import VIDEO_EXTENSIONS, RecordError, check_output
 
 DEFAULT_FRAMES = 900
 """One minute of play at real time (15 agent steps per second)."""

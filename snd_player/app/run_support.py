@@ -1,9 +1,9 @@
 """The window's side of a training run: open a run folder, choose among its checkpoints, see its curves,
 follow it while it trains, and start a comparison.
 
-:class:`RunSupport` attaches to a :class:`~snd_player.main_window.MainWindow` (menu actions, one dock) and
+:class:`RunSupport` attaches to a :class:`~snd_player.app.main_window.MainWindow` (menu actions, one dock) and
 reacts to ``session_changed``: when the open checkpoint lies in ``<run>/checkpoints/``, the "Training run"
-dock shows that run's curves (:class:`~snd_player.widgets.training.TrainingPanel`) with the checkpoint's
+dock shows that run's curves (:class:`~snd_player.app.widgets.training.TrainingPanel`) with the checkpoint's
 step marked, and a chooser lists the run's checkpoints with step, score and rooms. A one-second timer reads
 only the bytes the trainer has appended to ``metrics.jsonl`` (:class:`trainer.runs.MetricsTail`) and the
 checkpoint folder's listing.
@@ -31,6 +31,7 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QMessageBox,
     QPushButton,
     QSizePolicy,
@@ -39,13 +40,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from snd_player.widgets import theme
-from snd_player.widgets.training import TrainingPanel
+from snd_player.app.widgets import theme
+from snd_player.app.widgets.training import TrainingPanel
 from trainer.runs import MetricsTail, Run, RunError, checkpoint_info, resolve_target, run_of_checkpoint
 
 if TYPE_CHECKING:
-    from snd_player.main_window import MainWindow
-    from snd_player.worker import StepBatch
+    from snd_player.app.worker import StepBatch
 
 POLL_MS = 1000
 
@@ -53,7 +53,8 @@ POLL_MS = 1000
 class RunSupport(QObject):
     """Run folders, the training panel, follow mode and File → Compare… for one main window."""
 
-    def __init__(self, win: MainWindow) -> None:
+    def __init__(self, win: QMainWindow) -> None:
+        # win is the player's MainWindow; typed by its Qt base, since main_window imports this module
         super().__init__(win)
         self.win = win
         self.run: Run | None = None
@@ -271,7 +272,7 @@ class RunSupport(QObject):
             QTimer.singleShot(0, self._switch)  # not from inside the worker's signal: set_session replaces it
 
     def _switch(self) -> None:
-        from snd_player.session import Session
+        from snd_player.core.session import Session
         from trainer.checkpoint import CheckpointError
         from trainer.envs import EnvError
 
@@ -301,8 +302,8 @@ class RunSupport(QObject):
 
     def open_compare(self, a: str, b: str, seed: int) -> QWidget | None:
         """A compare window for A and B on ``seed``; one-line message box when they cannot be compared."""
-        from snd_player.compare import CompareError, Comparison
-        from snd_player.compare_window import CompareWindow
+        from snd_player.app.compare_window import CompareWindow
+        from snd_player.core.compare import CompareError, Comparison
         from trainer.checkpoint import CheckpointError
         from trainer.envs import EnvError
 

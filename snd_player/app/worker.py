@@ -3,10 +3,10 @@
 Commands arrive through one queued signal (``command(name, value)``), so they are handled between steps;
 results leave as :class:`StepBatch` objects, one per tick: a single record when playing in real time, a small
 batch when playing as fast as possible. What a command does lives in the Qt-free
-:class:`snd_player.stepper.Stepper`; this module hosts it in one of two places with the same interface:
+:class:`snd_player.core.stepper.Stepper`; this module hosts it in one of two places with the same interface:
 
 - :class:`SessionWorker`, a ``QObject`` moved to a ``QThread`` of the window's process (tests, embedding);
-- :class:`snd_player.worker_process.ProcessSessionWorker`, a child process that rebuilds the session from
+- :class:`snd_player.app.worker_process.ProcessSessionWorker`, a child process that rebuilds the session from
   its checkpoint. ALE and the networks then never hold the GUI process's GIL, which is what lets the window
   draw 60 frames a second with every panel on two cores. ``WorkerThread(..., process=True)`` picks it; its
   pipe is read by the window's own thread (no second Python thread in the window's process).
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
 
-from snd_player.projection import FeatureProjector
-from snd_player.session import Session
-from snd_player.stepper import REAL_TIME_STEPS_PER_S, SPEEDS, RecordRequest, StepBatch, Stepper
+from snd_player.core.projection import FeatureProjector
+from snd_player.core.session import Session
+from snd_player.core.stepper import REAL_TIME_STEPS_PER_S, SPEEDS, RecordRequest, StepBatch, Stepper
+from snd_player.media.record import session_recorder
 
 __all__ = [
     "REAL_TIME_STEPS_PER_S",
@@ -51,6 +52,7 @@ class SessionWorker(QObject):
             on_failed=self.failed.emit,
             on_state=self.state_changed.emit,
             on_record=self.record_event.emit,
+            open_recorder=session_recorder,
         )
         self.projector = self.stepper.projector
         self._timer: QTimer | None = None
@@ -118,7 +120,7 @@ class WorkerThread:
         """The worker's thread; None for a child process, whose pipe the window's own thread reads: a
         second Python thread in the window's process would only take the GIL from the drawing."""
         if process:
-            from snd_player.worker_process import ProcessSessionWorker
+            from snd_player.app.worker_process import ProcessSessionWorker
 
             self.worker = ProcessSessionWorker(session, projector)
         else:

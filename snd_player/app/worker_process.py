@@ -1,5 +1,5 @@
 """The session worker in a child process: the same commands, signals and batches as
-:class:`snd_player.worker.SessionWorker`, with the env and the networks out of the window's process.
+:class:`snd_player.app.worker.SessionWorker`, with the env and the networks out of the window's process.
 
 Why a process: ALE's emulator step and the small CPU networks hold the GIL for most of their time, so in a
 thread they take turns with the GUI thread and the window cannot keep 60 frames a second on two cores.
@@ -9,7 +9,7 @@ The child rebuilds the session from the checkpoint with the window's seed, greed
 interval. It is a fresh interpreter (never a fork: the window's process has Qt and torch threads a fork
 would copy mid-flight) started on this module alone, not through ``multiprocessing``'s spawn, which runs the
 parent's main script again in the child (a script without a ``__main__`` guard would open a second
-window). It then runs :class:`snd_player.stepper.Stepper` in a loop that sleeps on its command pipe until a
+window). It then runs :class:`snd_player.core.stepper.Stepper` in a loop that sleeps on its command pipe until a
 tick is due. Messages are tuples: to the child first ``("init", SessionSpec, FeatureProjector | None)``,
 then ``("cmd", name, value)``, ``("ack",)``, ``("shutdown",)``;
 from it ``("ready",)``, ``("batch", StepBatch)``, ``("failed", str)``, ``("state", dict)``,
@@ -29,8 +29,8 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QSocketNotifier, pyqtSignal, pyqtSlot
 
-from snd_player.projection import FeatureProjector
-from snd_player.session import Session
+from snd_player.core.projection import FeatureProjector
+from snd_player.core.session import Session
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def child_env(parent: dict[str, str]) -> dict[str, str]:
 
 _CHILD_CODE = (
     "import sys; sys.path.insert(0, sys.argv[3]); "
-    "from snd_player.worker_process import child_entry; child_entry(int(sys.argv[1]), int(sys.argv[2]))"
+    "from snd_player.app.worker_process import child_entry; child_entry(int(sys.argv[1]), int(sys.argv[2]))"
 )
 
 
@@ -111,7 +111,8 @@ def _child_main(
     try:
         import torch
 
-        from snd_player.stepper import Stepper
+        from snd_player.core.stepper import Stepper
+        from snd_player.media.record import session_recorder
 
         torch.set_num_threads(max(1, spec.torch_threads))
         session = Session.from_checkpoint(
@@ -132,6 +133,7 @@ def _child_main(
         on_failed=send("failed"),
         on_state=send("state"),
         on_record=send("record"),
+        open_recorder=session_recorder,
     )
     out.send(("ready", None))
     stepper.emit_state()
@@ -155,7 +157,7 @@ def _child_main(
 
 
 class ProcessSessionWorker(QObject):
-    """:class:`snd_player.worker.SessionWorker`'s interface, backed by a child process.
+    """:class:`snd_player.app.worker.SessionWorker`'s interface, backed by a child process.
 
     ``session`` is the window's copy, kept for its facts (env, actions, rooms, metadata); the child plays
     its own copy. Seed and greedy setting are mirrored from the child's state reports."""
@@ -163,7 +165,7 @@ class ProcessSessionWorker(QObject):
     batch_ready = pyqtSignal(object)  # StepBatch
     failed = pyqtSignal(str)
     state_changed = pyqtSignal(object)  # dict: playing, speed, greedy, seed, recording
-    record_event = pyqtSignal(object)  # dict, see snd_player.stepper.Stepper
+    record_event = pyqtSignal(object)  # dict, see snd_player.core.stepper.Stepper
     ready = pyqtSignal()
 
     JOIN_S = 5.0
@@ -200,7 +202,7 @@ class ProcessSessionWorker(QObject):
         cmd_r, cmd_w = os.pipe()
         out_r, out_w = os.pipe()
         _widen_pipe(out_w)
-        root = str(Path(__file__).resolve().parent.parent)  # where snd_player is, installed or not
+        root = str(Path(__file__).resolve().parents[2])  # where snd_player is, installed or not
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD_CODE, str(cmd_r), str(out_w), root],
             pass_fds=(cmd_r, out_w),

@@ -1,6 +1,6 @@
 """``snd-player [CKPT] [options]`` opens the window; ``snd-player eval|record ...`` run headless tools.
 
-Subcommands are dispatched on the first argument to ``snd_player.<name>.main(argv)``, so a new one is a
+Subcommands are dispatched on the first argument to ``snd_player.cli.<name>.main(argv)``, so a new one is a
 module with a ``main`` and an entry in :data:`SUBCOMMANDS`, while ``snd-player CKPT --seed 3`` keeps working
 (a checkpoint path is never confused with a subcommand name unless a file of that name exists).
 """
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_speed(text: str) -> float:
-    from snd_player.worker import SPEEDS
+    from snd_player.app.worker import SPEEDS
 
     v = 0.0 if text.strip().lower() in ("max", "0") else float(text.rstrip("x"))
     if v not in SPEEDS:
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
         name = argv[0]
         try:
-            mod = importlib.import_module(f"snd_player.{name}")
+            mod = importlib.import_module(f"snd_player.cli.{name}")
         except ModuleNotFoundError as e:
-            if e.name != f"snd_player.{name}":
+            if e.name != f"snd_player.cli.{name}":
                 raise
             print(
                 f"snd-player: the '{name}' subcommand is not available in this installation", file=sys.stderr
@@ -102,7 +102,7 @@ def player_main(argv: list[str]) -> int:
     headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     if args.screenshot is not None and headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a grab needs no screen, nor X11's libraries
-    from snd_player.qt_check import missing_qt_libraries_message
+    from snd_player.app.qt_check import missing_qt_libraries_message
 
     problem = missing_qt_libraries_message()
     if problem:  # Qt would abort with a message naming one library of several
@@ -116,8 +116,8 @@ def player_main(argv: list[str]) -> int:
 
         torch.set_num_threads(args.threads)
 
-    from snd_player.main_window import DEMO_CHECKPOINT
-    from snd_player.session import Session
+    from snd_player.app.main_window import DEMO_CHECKPOINT
+    from snd_player.core.session import Session
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
 
@@ -146,9 +146,9 @@ def player_main(argv: list[str]) -> int:
 
     from PyQt6.QtWidgets import QApplication
 
-    from snd_player.main_window import MainWindow
-    from snd_player.widgets.theme import apply_dark_theme
-    from snd_player.worker import SPEEDS
+    from snd_player.app.main_window import MainWindow
+    from snd_player.app.widgets.theme import apply_dark_theme
+    from snd_player.app.worker import SPEEDS
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("snd-player")

@@ -1,8 +1,8 @@
 """Two agents on the same seed, stepped in lock step: the Qt-free core of compare mode.
 
-``Comparison.step()`` steps both :class:`~snd_player.session.Session` objects once and returns a
-:class:`PairRecord` (one :class:`~snd_player.session.StepRecord` per side). The side-by-side window
-(``snd_player.compare_window``) and ``snd-player record --compare`` (``snd_player.compare_video``) both
+``Comparison.step()`` steps both :class:`~snd_player.core.session.Session` objects once and returns a
+:class:`PairRecord` (one :class:`~snd_player.core.session.StepRecord` per side). The side-by-side window
+(``snd_player.app.compare_window``) and ``snd-player record --compare`` (``snd_player.media.compare_video``) both
 drive this class and keep their curves in a :class:`PairTimeline`, so what is watched and what is recorded
 is one code path.
 
@@ -20,16 +20,14 @@ best checkpoint). Two checkpoints of different games are refused with one line b
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snd_player.timeline import EpisodeTimeline, RoomStats
+from snd_player.core.timeline import EpisodeTimeline, RoomStats
 
 if TYPE_CHECKING:
-    from snd_player.session import Session, StepRecord
+    from snd_player.core.session import Session, StepRecord
 
 
 class CompareError(ValueError):
@@ -102,7 +100,7 @@ class Comparison:
     ) -> Comparison:
         """Both sessions from checkpoint files or run folders; raises CompareError, RunError,
         CheckpointError or EnvError, each with one line."""
-        from snd_player.session import Session
+        from snd_player.core.session import Session
         from trainer.runs import resolve_target
 
         pa, _ = resolve_target(a)
@@ -182,7 +180,7 @@ class Comparison:
     def seek(self, t: int) -> PairRecord:
         """Both sides back (or forward over known steps) to pair step ``t``; SessionError when an env cannot
         restore its state or ``t`` is outside the known steps."""
-        from snd_player.session import SessionError
+        from snd_player.core.session import SessionError
 
         if not self.seekable:
             raise SessionError(
@@ -249,52 +247,3 @@ class PairTimeline:
         if not names and total == 0:
             return "no rooms in this game"
         return f"rooms {names} · {total} in all episodes"
-
-
-# ---- command line ---------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="snd-player compare",
-        description="Two agents side by side on the same env seed, in lock step, with their intrinsic "
-        "motivation and V_int in shared plots.",
-    )
-    p.add_argument("a", type=Path, help="checkpoint file or run folder (its best checkpoint)")
-    p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint)")
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
-    p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument("--size", default="1280x720", help="window size WxH (default 1280x720)")
-    p.add_argument("--frames", type=int, default=None, help="play this many pair steps, then pause")
-    p.add_argument("--screenshot", type=Path, default=None, help="after --frames, save a PNG and exit")
-    p.add_argument("--normalised", action="store_true", help="start with the plots normalised to 0..1")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        print(f"snd-player compare: --size must look like 1280x720 (got {args.size})", file=sys.stderr)
-        return 2
-    import torch
-
-    from trainer.checkpoint import CheckpointError
-    from trainer.envs import EnvError
-    from trainer.runs import RunError
-
-    torch.set_num_threads(1)
-    try:
-        cmp = Comparison.open(args.a, args.b, seed=args.seed, greedy=args.greedy)
-    except (CompareError, RunError, CheckpointError, EnvError, OSError) as e:
-        print(f"snd-player compare: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
-    from snd_player.compare_window import run_window
-
-    rc = run_window(
-        cmp, size=(w, h), frames=args.frames, screenshot=args.screenshot, normalised=args.normalised
-    )
-    del cmp  # the emulators must go before interpreter teardown, or nanobind reports them as leaks
-    import gc
-
-    gc.collect()
-    return rc

@@ -1,13 +1,16 @@
 """What the player's worker does, without Qt: play, pause, step, seek, reseed and record a session.
 
-The same :class:`Stepper` runs in a ``QThread`` (:class:`snd_player.worker.SessionWorker`) or in a child
-process (:mod:`snd_player.worker_process`): one code path, so a seek in the process is the seek the tests
+The same :class:`Stepper` runs in a ``QThread`` (:class:`snd_player.app.worker.SessionWorker`) or in a child
+process (:mod:`snd_player.app.worker_process`): one code path, so a seek in the process is the seek the tests
 check in the thread. The host calls :meth:`Stepper.command` for each command, :meth:`Stepper.tick` when
 :meth:`Stepper.interval` says it is due, and :meth:`Stepper.ack` when the window has taken a batch; results
 leave through three callbacks (batch, failure, state).
 
 A simple credit scheme keeps the stepper at most ``MAX_IN_FLIGHT`` batches ahead of the window, so a busy
 GUI slows the agent down instead of growing a queue.
+
+Recording writes a video, which is the media layer's job: the host passes ``open_recorder`` (the app passes
+:func:`snd_player.media.record.session_recorder`), so this module never imports Qt's painting.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from snd_player.projection import Basis, FeatureProjector
-from snd_player.session import Session, SessionError, StepRecord
+from snd_player.core.projection import Basis, FeatureProjector
+from snd_player.core.session import Session, SessionError, StepRecord
 
 REAL_TIME_STEPS_PER_S = 15.0
 """Atari runs at 60 emulator frames per second and the agent acts every 4 of them."""
@@ -61,6 +64,20 @@ class RecordRequest:
     fps: float = 15.0
 
 
+class Recorder(Protocol):
+    """What a recording needs of a video writer (:class:`snd_player.media.record.VideoRecorder` is one)."""
+
+    path: Path
+
+    def add(self, rec: StepRecord) -> None: ...
+    def continue_from(self, timeline: Any, rooms: Any) -> None: ...
+    def close(self) -> Path: ...
+    def abort(self) -> None: ...
+
+
+OpenRecorder = Callable[[Session, Path, float, bool], Recorder]
+"""``open_recorder(session, path, fps, panels)``: a writer for ``path``, with the dashboard when ``panels``."""
+
 RECORD_PROGRESS_EVERY = 8
 """Frames between two progress reports of a recording."""
 
@@ -81,11 +98,13 @@ class Stepper:
         on_failed: Callable[[str], None],
         on_state: Callable[[dict], None],
         on_record: Callable[[dict], None] | None = None,
+        open_recorder: OpenRecorder | None = None,
     ) -> None:
         self.session = session
         self.projector = projector or FeatureProjector()
         self._on_batch, self._on_failed, self._on_state = on_batch, on_failed, on_state
         self._on_record = on_record or (lambda _msg: None)
+        self._open_recorder = open_recorder
         self.playing = False
         self.speed = 1.0
         self._anchor = 0.0
@@ -284,20 +303,15 @@ class Stepper:
     # -- recording ----------------------------------------------------------------------------------------
     def _start_recording(self, req: object) -> None:
         """Open the video and move the session to the first step to record; frames follow in ``tick``."""
-        from snd_player.dashboard import DashboardInfo, ensure_gui_app
-        from snd_player.record import VideoRecorder
-
         if not isinstance(req, RecordRequest):
             raise ValueError("record needs a RecordRequest")
         if req.frames < 1:
             raise ValueError(f"record at least one frame, got {req.frames}")
+        if self._open_recorder is None:
+            raise ValueError("this player cannot record: it was started without a video writer")
         self._finish_recording(cancelled=True)
         self._set_playing(False)
-        info = None
-        if req.panels:
-            ensure_gui_app()  # fonts for the dashboard; in a child process there is no app yet
-            info = DashboardInfo.from_session(self.session)
-        recorder = VideoRecorder(Path(req.path), fps=req.fps, panels=req.panels, info=info)
+        recorder = self._open_recorder(self.session, Path(req.path), req.fps, req.panels)
         s = self.session
         start = 0 if req.from_start else req.cursor
         first: StepRecord | None = None

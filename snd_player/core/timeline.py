@@ -1,7 +1,7 @@
 """Per-episode history, bookmarks and room bookkeeping, shared by the session and the window (Qt-free).
 
 The session keeps one :class:`EpisodeTimeline` for the episode it is playing; the window keeps its own,
-fed with the same :class:`~snd_player.session.StepRecord` objects, so both sides agree on rooms and
+fed with the same :class:`~snd_player.core.session.StepRecord` objects, so both sides agree on rooms and
 bookmarks without sending anything but records between threads.
 
 A timeline is *prefix-consistent*: everything it derives at step ``t`` (bookmarks, first visits, the
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from snd_player.session import StepRecord
+    from snd_player.core.step_record import StepRecord
 
 RoomKey = tuple[int, int]  # (level, room), both 0-based as the game stores them
 

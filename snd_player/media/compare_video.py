@@ -1,27 +1,24 @@
 """``snd-player record --compare A B --out ab.mp4``: the compare window's view as a video.
 
-The frames come from the same :class:`~snd_player.compare.Comparison` (two sessions in lock step on one
-seed) and the same :class:`~snd_player.compare.PairTimeline` as the window's; :class:`CompareRenderer`
-paints them with one ``QPainter`` on a ``QImage`` (as :mod:`snd_player.dashboard` does for one agent): the
+The frames come from the same :class:`~snd_player.core.compare.Comparison` (two sessions in lock step on one
+seed) and the same :class:`~snd_player.core.compare.PairTimeline` as the window's; :class:`CompareRenderer`
+paints them with one ``QPainter`` on a ``QImage`` (as :mod:`snd_player.media.dashboard` does for one agent): the
 two game frames side by side, each with its label, score and rooms, and on the right the intrinsic reward
 and V_int of both, A (blue) on the left axis and B (orange) on the right axis, or both normalised to 0..1.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
-import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 from PyQt6.QtCore import QPointF, QRect, QRectF, Qt
 from PyQt6.QtGui import QColor, QImage, QPainter, QPen
 
-from snd_player.compare import CompareError, Comparison, PairRecord, PairTimeline, side_label
-from snd_player.dashboard import (
+from snd_player.core.compare import Comparison, PairRecord, PairTimeline, side_label
+from snd_player.media import theme
+from snd_player.media.dashboard import (
     _font,
     _PolylineBuffer,
     _qimage_array,
@@ -31,7 +28,6 @@ from snd_player.dashboard import (
     nice_ticks,
     peak_downsample,
 )
-from snd_player.widgets import theme
 
 COLOR_A = theme.ACCENT
 COLOR_B = theme.R_INT
@@ -227,81 +223,3 @@ def record_compare(
             recorder.add_frame(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB))
             n += 1
             done += int(pair.done)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from snd_player.record import DEFAULT_CRF, REAL_TIME_FPS, _Parser
-
-    p = _Parser(
-        prog="snd-player record --compare",
-        description="Record two agents side by side on one seed, in lock step, with their intrinsic reward "
-        "and V_int overlaid (the compare window's view).",
-    )
-    p.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), required=True,
-                   help="checkpoint files or run folders (their best checkpoint)")  # fmt: skip
-    p.add_argument("--out", type=Path, required=True, help="output video: .mp4 (H.264) or .gif")
-    n = p.add_mutually_exclusive_group()
-    n.add_argument("--frames", type=int, default=None, help="record this many pair steps")
-    n.add_argument("--episodes", type=int, default=None, help="record this many pair episodes (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
-    p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument("--normalised", action="store_true", help="plots normalised to 0..1 instead of two axes")
-    p.add_argument("--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15)")
-    p.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default")
-    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
-    return p
-
-
-def main(argv: list[str]) -> int:
-    from snd_player.record import VIDEO_EXTENSIONS, RecordError, VideoRecorder, check_output
-    from trainer.checkpoint import CheckpointError
-    from trainer.envs import EnvError
-    from trainer.runs import RunError
-
-    args = build_parser().parse_args(argv)
-
-    def fail(msg: str) -> int:
-        print(f"snd-player record: error: {msg}", file=sys.stderr)
-        return 2
-
-    for name in ("frames", "episodes"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            return fail(f"--{name} must be at least 1, got {v}")
-    if args.frames is None and args.episodes is None:
-        args.episodes = 1
-    if not args.fps > 0:
-        return fail(f"--fps must be positive, got {args.fps:g}")
-    try:
-        check_output(args.out, VIDEO_EXTENSIONS)
-    except RecordError as e:
-        return fail(str(e))
-    import torch
-
-    torch.set_num_threads(1)
-    try:
-        cmp = Comparison.open(*args.compare, seed=args.seed, greedy=args.greedy, device=args.device)
-    except (CompareError, RunError, CheckpointError, EnvError, OSError) as e:
-        return fail(str(e).splitlines()[0])
-    try:
-        recorder = VideoRecorder(args.out, fps=args.fps, panels=False, scale=1, crf=args.crf)
-        t0 = time.perf_counter()
-        record_compare(cmp, recorder, frames=args.frames, episodes=args.episodes, normalised=args.normalised)
-        dt = time.perf_counter() - t0
-    except KeyboardInterrupt:
-        print(f"snd-player record: interrupted; {args.out} was not written", file=sys.stderr)
-        return 130
-    except (RecordError, OSError) as e:
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
-    finally:
-        cmp.close()
-        del cmp  # the emulators must go before interpreter teardown, or nanobind reports them as leaks
-        import gc
-
-        gc.collect()
-    w, h = recorder.size or (0, 0)
-    print(
-        f"{args.out}: {recorder.frames} frames, {w}x{h}, {recorder.frames / recorder.fps:.1f} s "
-        f"(recorded at {recorder.frames / max(dt, 1e-9):.0f} frames/s)"
-    )
-    return 0

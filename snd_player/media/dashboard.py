@@ -3,7 +3,7 @@
 Why not grab the window's own widgets? Rendering five pyqtgraph widgets offscreen costs tens of
 milliseconds per frame (a scene graph, item caches and a widget grab each), far from the 60 video frames/s
 that recording aims at on two CPU cores. This renderer paints the same panels (game frame, intrinsic
-motivation, values, policy, rooms), in the same colours (``snd_player.widgets.theme``), with one
+motivation, values, policy, rooms), in the same colours (``snd_player.media.theme``), with one
 ``QPainter`` on a ``QImage`` whose memory is a numpy array:
 
 - everything that never changes (panel boxes, titles, legends, action names, the empty room grid) is
@@ -32,12 +32,11 @@ from PyQt6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QGuiApplicat
 from pyqtgraph.colormap import get as pg_colormap
 from pyqtgraph.functions import create_qpolygonf, ndarray_from_qpolygonf
 
-from snd_player.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, RoomStats, is_montezuma, mr_room_cell
-from snd_player.widgets import theme
-from snd_player.widgets.rooms import cell_texts
+from snd_player.core.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, RoomStats, is_montezuma, mr_room_cell
+from snd_player.media import theme
 
 if TYPE_CHECKING:
-    from snd_player.session import Session, StepRecord
+    from snd_player.core.session import Session, StepRecord
 
 
 _APP: QGuiApplication | None = None
@@ -321,7 +320,7 @@ class Dashboard:
             QRect(ri.x(), ri.y() + 26 + h_top + 4, ri.width(), ri.height() - 26 - h_top - 4), top=4
         )
         self._proj = _Plot(self.layout.projection, left_w=10, right_w=10, top=26, bottom=10)
-        from snd_player.projection import FeatureProjector
+        from snd_player.core.projection import FeatureProjector
 
         self._projector = FeatureProjector()
         self._proj_state: tuple[int, int] = (-1, -1)  # (episode, steps fed) to the projector
@@ -916,6 +915,25 @@ class Dashboard:
                     p.drawText(tr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
         p.setBrush(Qt.BrushStyle.NoBrush)
         return y0 + 4 * ch
+
+
+def cell_texts(
+    rect: QRectF, room: int, steps: int, small: QFontMetricsF, big: QFontMetricsF
+) -> list[tuple[QRectF, str, str]]:
+    """Where the room number (top left, small font) and the steps spent there (bottom right, bold) go in
+    a cell, as (rect, text, "small"|"big"). When both do not fit without touching ("1" and "780" read
+    "1780" in a cramped dock), the count is left out: the cell's tooltip still has it."""
+    inner = rect.adjusted(4, 2, -3, -2)
+    num = str(room)
+    num_rect = QRectF(inner.left(), inner.top(), small.horizontalAdvance(num), small.height())
+    out = [(num_rect, num, "small")]
+    if steps:
+        label = f"{steps}" if steps < 10000 else f"{steps / 1000:.0f}k"
+        w, h = big.horizontalAdvance(label), big.height()
+        cnt_rect = QRectF(inner.right() - w, inner.bottom() - h, w, h)
+        if inner.contains(cnt_rect) and not num_rect.adjusted(-1, 0, 1, 0).intersects(cnt_rect):
+            out.append((cnt_rect, label, "big"))
+    return out
 
 
 def _qimage_array(img: QImage) -> np.ndarray:

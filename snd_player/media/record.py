@@ -14,16 +14,14 @@ per second and the agent acts every 4th (frame skip 4), so 15 agent steps make o
 The video is written to a hidden temp file in the destination folder and renamed over the final name only
 when it is complete, so an error or Ctrl-C never leaves a half-written video under that name.
 
-The frames come from the same :class:`~snd_player.session.Session` as the window's, and
+The frames come from the same :class:`~snd_player.core.session.Session` as the window's, and
 :class:`VideoRecorder` is what the window's Record action can feed with the records it receives.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import errno
 import os
 import queue
 import sys
@@ -38,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from snd_player.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+from snd_player.core.timeline import EpisodeTimeline, RoomStats, heat_grid_for
 from trainer.checkpoint import output_path_problem
 
 if TYPE_CHECKING:
-    from snd_player.dashboard import Dashboard, DashboardInfo
-    from snd_player.session import Session, StepRecord
+    from snd_player.core.session import Session, StepRecord
+    from snd_player.media.dashboard import Dashboard, DashboardInfo
 
 REAL_TIME_FPS = 15.0
 """Agent steps per second of game time: 60 emulator frames/s at frame skip 4."""
@@ -217,7 +215,7 @@ def _gif_part(indices: np.ndarray, palette: np.ndarray, new: np.ndarray) -> tupl
 class VideoRecorder:
     """Writes one video frame per ``add(record)`` (or ``add_frame(rgb)``); ``close()`` publishes the file.
 
-    ``panels=True`` renders the dashboard (needs ``info``; see :class:`snd_player.dashboard.Dashboard`),
+    ``panels=True`` renders the dashboard (needs ``info``; see :class:`snd_player.media.dashboard.Dashboard`),
     ``panels=False`` the game frame alone at ``scale`` x. The recorder keeps its own episode timeline
     built from the records it is given, so it can be fed from any thread's copy of the records (the
     window's, or the CLI's session thread) without touching the session.
@@ -272,7 +270,7 @@ class VideoRecorder:
         t0 = time.perf_counter()
         tl = self._track(rec)
         if self._dashboard is None:
-            from snd_player.dashboard import Dashboard
+            from snd_player.media.dashboard import Dashboard
 
             assert self.info is not None
             scale = self.scale or default_scale(rec.frame.shape)
@@ -283,7 +281,7 @@ class VideoRecorder:
 
     def add_frame(self, rgb: np.ndarray) -> None:
         """A bare RGB frame (H, W, 3) uint8, magnified ``scale`` x with crisp pixels."""
-        from snd_player.dashboard import scale_nearest
+        from snd_player.media.dashboard import scale_nearest
 
         t0 = time.perf_counter()
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -425,6 +423,18 @@ class LateIntrinsic:
         return IntrinsicOutput(zeros, zeros.copy(), np.zeros((n, self._dim), np.float32))
 
 
+def session_recorder(session: Session, path: Path, fps: float, panels: bool) -> VideoRecorder:
+    """The player's Record action: a :class:`VideoRecorder` for ``path``, with the dashboard of ``session``
+    when ``panels`` (the app hands this to :class:`snd_player.core.stepper.Stepper`)."""
+    from snd_player.media.dashboard import DashboardInfo, ensure_gui_app
+
+    info = None
+    if panels:
+        ensure_gui_app()  # fonts for the dashboard; in a child process there is no app yet
+        info = DashboardInfo.from_session(session)
+    return VideoRecorder(Path(path), fps=fps, panels=panels, info=info)
+
+
 def fill_intrinsic(agent: Any, records: list[StepRecord]) -> list[StepRecord]:
     """The records with r_int, int_error and features computed in one batched pass of ``agent``."""
     if not records or getattr(agent, "motivation", None) is None:
@@ -546,167 +556,3 @@ def record(
     finally:
         bar.close()
     return recorder
-
-
-# ---- command line ---------------------------------------------------------------------------------------
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="snd-player record",
-        description="Record a video of a checkpoint playing: the game alone, or with the player's panels "
-        "(intrinsic motivation, values, policy, rooms). One video frame per agent step.",
-        epilog="--fps 15 (the default) is real time: Atari runs at 60 frames/s and the agent acts every 4th. "
-        "Two agents side by side: snd-player record --compare A B --out ab.mp4 (see --compare --help). "
-        "A run checkpoint by checkpoint: snd-player record RUN --across-checkpoints [--every k] "
-        "--out evolution.mp4 (see RUN --across-checkpoints --help).",
-    )
-    p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint or a run folder")
-    p.add_argument(
-        "--checkpoint",
-        dest="which",
-        default=None,
-        help="of a run folder: best (default), latest or a step number",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="output video: .mp4 (H.264) or .gif (large files: best for short clips)",
-    )
-    n = p.add_mutually_exclusive_group()
-    n.add_argument("--frames", type=int, default=None, help="record this many agent steps")
-    n.add_argument("--episodes", type=int, default=None, help="record this many whole episodes (default 1)")
-    panels = p.add_mutually_exclusive_group()
-    panels.add_argument(
-        "--panels",
-        dest="panels",
-        action="store_true",
-        default=True,
-        help="game frame plus the player's panels (default)",
-    )
-    panels.add_argument("--no-panels", dest="panels", action="store_false", help="the game frame alone")
-    p.add_argument(
-        "--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15 = real time)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
-    p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument(
-        "--scale",
-        type=int,
-        default=None,
-        help="game-frame magnification, whole pixels (default 3 for Atari, 1 for Procgen)",
-    )
-    p.add_argument(
-        "--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default, 51 worst"
-    )
-    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: at batch size 1 more threads only compete with the encoder)",
-    )
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    return p
-
-
-def _fail(msg: str) -> int:
-    print(f"snd-player record: error: {msg}", file=sys.stderr)
-    return 2
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--compare" in argv:  # two agents side by side: snd_player.compare_video
-        from snd_player.compare_video import main as compare_main
-
-        return compare_main(argv)
-    if "--across-checkpoints" in argv:  # a run checkpoint by checkpoint: snd_player.evolution
-        from snd_player.evolution import main as evolution_main
-
-        return evolution_main(argv)
-    args = build_parser().parse_args(argv)
-    if args.checkpoint.is_dir() or args.which is not None:
-        from trainer.runs import RunError, resolve_target
-
-        try:
-            args.checkpoint, _ = resolve_target(args.checkpoint, args.which)
-        except RunError as e:
-            return _fail(str(e))
-    if args.frames is not None and args.frames < 1:
-        return _fail(f"--frames must be at least 1, got {args.frames}")
-    if args.episodes is not None and args.episodes < 1:
-        return _fail(f"--episodes must be at least 1, got {args.episodes}")
-    if args.frames is None and args.episodes is None:
-        args.episodes = 1
-    if not args.fps > 0:
-        return _fail(f"--fps must be positive, got {args.fps:g}")
-    if args.scale is not None and args.scale < 1:
-        return _fail(f"--scale must be a whole number >= 1, got {args.scale}")
-    if not 0 <= args.crf <= 51:
-        return _fail(f"--crf must be in 0..51, got {args.crf}")
-    try:
-        check_output(args.out, VIDEO_EXTENSIONS)
-    except RecordError as e:
-        return _fail(str(e))
-
-    import torch
-
-    from snd_player.session import Session
-    from trainer.checkpoint import CheckpointError
-    from trainer.envs import EnvError
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        session = Session.from_checkpoint(
-            args.checkpoint, seed=args.seed, greedy=args.greedy, device=args.device
-        )
-        session.agent = LateIntrinsic(session.agent)
-    except (CheckpointError, EnvError) as e:
-        return _fail(str(e).splitlines()[0])
-    except (OSError, RuntimeError) as e:
-        return _fail(
-            f"{args.checkpoint}: cannot load ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
-        )
-    try:
-        info = None
-        if args.panels:
-            from snd_player.dashboard import DashboardInfo, ensure_gui_app
-
-            ensure_gui_app()
-            info = DashboardInfo.from_session(session)
-        recorder = VideoRecorder(
-            args.out, fps=args.fps, panels=args.panels, info=info, scale=args.scale, crf=args.crf
-        )
-        t0 = time.perf_counter()
-        record(session, recorder, frames=args.frames, episodes=args.episodes, progress=args.progress)
-        dt = time.perf_counter() - t0
-    except KeyboardInterrupt:
-        print(f"snd-player record: interrupted; {args.out} was not written", file=sys.stderr)
-        return 130
-    except (RecordError, OSError) as e:
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:  # the encoder names its hidden temp file
-            return _fail(
-                f"{args.out}: no space left on device; nothing was written (the partial video was removed)"
-            )
-        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
-    finally:
-        session.close()
-    w, h = recorder.size or (0, 0)
-    secs = recorder.frames / recorder.fps
-    print(
-        f"{args.out}: {recorder.frames} frames, {w}x{h}, {secs:.1f} s at {recorder.fps:g} fps "
-        f"(recorded at {recorder.frames / max(dt, 1e-9):.0f} frames/s)"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,8 +8,8 @@ from PyQt6.QtCore import QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PyQt6.QtWidgets import QGraphicsView, QWidget
 
-from snd_player.session import StepRecord
-from snd_player.widgets import theme
+from snd_player.app.widgets import theme
+from snd_player.core.session import StepRecord
 
 VIEW_MODES = ("frame", "stack", "newest")
 VIEW_LABELS = {"frame": "game frame", "stack": "network input (stack)", "newest": "network input (newest)"}

@@ -1,7 +1,7 @@
 """Scrolling per-frame plots of the episode: intrinsic motivation and the two value heads.
 
 Items are created once and updated with ``setData`` (pyqtgraph's ``scrollingPlots.py``). The curves are
-:class:`~snd_player.widgets.growing_curve.GrowingCurve` items: one more step repaints a strip a few pixels
+:class:`~snd_player.app.widgets.growing_curve.GrowingCurve` items: one more step repaints a strip a few pixels
 wide, not the plot.
 
 Drawing cost is dominated by the axes, not the curves: re-rendering an axis with its grid costs several
@@ -16,10 +16,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 
-from snd_player.timeline import EpisodeTimeline
-from snd_player.widgets import theme
-from snd_player.widgets.growing_curve import GrowingCurve
-from snd_player.widgets.repaint import repaint_on_range_change
+from snd_player.app.widgets import theme
+from snd_player.app.widgets.growing_curve import GrowingCurve
+from snd_player.app.widgets.repaint import repaint_on_range_change
+from snd_player.core.timeline import EpisodeTimeline
 
 X_STEP = 256
 

@@ -16,9 +16,9 @@ from PyQt6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QStaticText
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
-from snd_player.session import StepRecord
-from snd_player.widgets import theme
-from snd_player.widgets.text_line import Run
+from snd_player.app.widgets import theme
+from snd_player.app.widgets.text_line import Run
+from snd_player.core.session import StepRecord
 
 X_PAD = 0.02
 """The probability axis spans [-X_PAD, 1 + X_PAD], so an empty bar and a full one stay visible."""

@@ -1,4 +1,4 @@
-"""Target features of the episode projected to 2-D (see ``snd_player.projection`` for why PCA).
+"""Target features of the episode projected to 2-D (see ``snd_player.core.projection`` for why PCA).
 
 Points are grouped, one long-lived scatter item per group, so a new frame only re-sends the points of its own
 group: rooms for games that have them, stretches of 64 steps coloured by time otherwise (Procgen).
@@ -10,11 +10,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtGui import QColor
 
-from snd_player.projection import Basis
-from snd_player.timeline import EpisodeTimeline
-from snd_player.widgets import theme
-from snd_player.widgets.plots import UNLIMITED, StickyRange
-from snd_player.widgets.repaint import repaint_on_range_change
+from snd_player.app.widgets import theme
+from snd_player.app.widgets.plots import UNLIMITED, StickyRange
+from snd_player.app.widgets.repaint import repaint_on_range_change
+from snd_player.core.projection import Basis
+from snd_player.core.timeline import EpisodeTimeline
 
 TIME_BUCKET = 32
 """Steps per scatter item when colouring by time (a new step re-sends only its bucket's points)."""

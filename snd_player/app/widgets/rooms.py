@@ -11,28 +11,17 @@ from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from snd_player.session import StepRecord
-from snd_player.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, HeatGrid, RoomKey, RoomStats, mr_room_cell
-from snd_player.widgets import theme
-
-
-def cell_texts(
-    rect: QRectF, room: int, steps: int, small: QFontMetricsF, big: QFontMetricsF
-) -> list[tuple[QRectF, str, str]]:
-    """Where the room number (top left, small font) and the steps spent there (bottom right, bold) go in
-    a cell, as (rect, text, "small"|"big"). When both do not fit without touching ("1" and "780" read
-    "1780" in a cramped dock), the count is left out: the cell's tooltip still has it."""
-    inner = rect.adjusted(4, 2, -3, -2)
-    num = str(room)
-    num_rect = QRectF(inner.left(), inner.top(), small.horizontalAdvance(num), small.height())
-    out = [(num_rect, num, "small")]
-    if steps:
-        label = f"{steps}" if steps < 10000 else f"{steps / 1000:.0f}k"
-        w, h = big.horizontalAdvance(label), big.height()
-        cnt_rect = QRectF(inner.right() - w, inner.bottom() - h, w, h)
-        if inner.contains(cnt_rect) and not num_rect.adjusted(-1, 0, 1, 0).intersects(cnt_rect):
-            out.append((cnt_rect, label, "big"))
-    return out
+from snd_player.app.widgets import theme
+from snd_player.core.session import StepRecord
+from snd_player.core.timeline import (
+    MR_PYRAMID_ROWS,
+    EpisodeTimeline,
+    HeatGrid,
+    RoomKey,
+    RoomStats,
+    mr_room_cell,
+)
+from snd_player.media.dashboard import cell_texts
 
 
 class PyramidMap(QWidget):

@@ -1,44 +1,72 @@
-"""Dark theme shared by Qt widgets and pyqtgraph, and the colours every panel uses for the same thing."""
+"""Dark theme shared by Qt widgets and pyqtgraph; the colours every panel uses for the same thing come from
+:mod:`snd_player.media.theme` (the videos paint with them too) and are re-exported here."""
 
 from __future__ import annotations
-
-import colorsys
 
 import pyqtgraph as pg
 from PyQt6.QtGui import QColor, QFont, QPalette
 from PyQt6.QtWidgets import QApplication, QGraphicsItem
 
-BG = "#14161b"  # plot backgrounds
-PANEL = "#1d2027"  # windows, docks
-PANEL_2 = "#252932"
-TEXT = "#d8dbe2"
-MUTED = "#8a90a0"
-GRID = "#2c313b"
-ACCENT = "#4aa3ff"
-
-R_INT = "#ff9f43"  # intrinsic reward the agent trained on
-ERROR = "#c678dd"  # raw distillation error
-V_EXT = "#4aa3ff"
-V_INT = "#ff9f43"
-R_EXT = "#ffd43b"  # extrinsic reward markers
-R_NEG = "#ff5c5c"  # negative extrinsic reward markers
-ROOM_LINE = "#5fd3bc"
-CURSOR = "#e8e8e8"
-CHOSEN = "#ffd43b"
-BAR = "#4a6fa5"
-TIME_SPAN = 128
-"""Steps per colour (and per legend entry) when the feature projection colours points by time."""
-TIME_COLORS = ("#8e6cff", "#4aa3ff", "#5fd3bc", "#a6e22e", "#ffd43b", "#ff9f43", "#ff5c5c")
-"""Well separated hues, one per TIME_SPAN steps in order; the last one holds every later step. (A viridis
-ramp over 32-step buckets gave neighbours one could not tell apart, and a legend showing only some.)"""
-
-
-def room_color(level: int, room: int, alpha: int = 255) -> QColor:
-    """A stable, well separated colour per (level, room): golden-ratio hues, levels shift the value."""
-    i = level * 24 + room
-    h = (0.07 + i * 0.618034) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(h, 0.62, 0.97 - 0.18 * (level % 2))
-    return QColor(int(r * 255), int(g * 255), int(b * 255), alpha)
+from snd_player.media.theme import (  # the colours, re-exported: widgets read them as theme.X
+    ACCENT as ACCENT,
+)
+from snd_player.media.theme import (
+    BAR as BAR,
+)
+from snd_player.media.theme import (
+    BG as BG,
+)
+from snd_player.media.theme import (
+    CHOSEN as CHOSEN,
+)
+from snd_player.media.theme import (
+    CURSOR as CURSOR,
+)
+from snd_player.media.theme import (
+    ERROR as ERROR,
+)
+from snd_player.media.theme import (
+    GRID as GRID,
+)
+from snd_player.media.theme import (
+    MUTED as MUTED,
+)
+from snd_player.media.theme import (
+    PANEL as PANEL,
+)
+from snd_player.media.theme import (
+    PANEL_2 as PANEL_2,
+)
+from snd_player.media.theme import (
+    R_EXT as R_EXT,
+)
+from snd_player.media.theme import (
+    R_INT as R_INT,
+)
+from snd_player.media.theme import (
+    R_NEG as R_NEG,
+)
+from snd_player.media.theme import (
+    ROOM_LINE as ROOM_LINE,
+)
+from snd_player.media.theme import (
+    TEXT as TEXT,
+)
+from snd_player.media.theme import (
+    TIME_COLORS as TIME_COLORS,
+)
+from snd_player.media.theme import (
+    TIME_SPAN as TIME_SPAN,
+)
+from snd_player.media.theme import (
+    V_EXT as V_EXT,
+)
+from snd_player.media.theme import (
+    V_INT as V_INT,
+)
+from snd_player.media.theme import (
+    room_color as room_color,
+)
 
 
 def apply_dark_theme(app: QApplication) -> None:

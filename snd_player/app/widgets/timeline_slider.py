@@ -11,8 +11,8 @@ from PyQt6.QtCore import QRect, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter, QPen
 from PyQt6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
-from snd_player.timeline import Bookmark
-from snd_player.widgets import theme
+from snd_player.app.widgets import theme
+from snd_player.core.timeline import Bookmark
 
 MARK_COLORS = {"peak": theme.R_INT, "room": theme.ROOM_LINE}
 

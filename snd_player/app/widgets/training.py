@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
-from snd_player.widgets import theme
+from snd_player.app.widgets import theme
 
 # (title, [(metrics key, legend label, colour, dashed)])
 PLOTS: tuple[tuple[str, tuple[tuple[str, str, str, bool], ...]], ...] = (
