@@ -327,11 +327,12 @@ def test_full_disk_while_saving_an_analyze_figure(tmp_path, monkeypatch, capsys)
 
 def test_full_disk_while_recording_a_video(tmp_path, monkeypatch, capsys):
     from snd_player.cli import record
+    from snd_player.media.video_writers import _Mp4Writer
 
     def write(self, frame, fmt):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / ".v.mp4.x.part.mp4"))
 
-    monkeypatch.setattr(record._Mp4Writer, "write", write)
+    monkeypatch.setattr(_Mp4Writer, "write", write)
     out = tmp_path / "v.mp4"
     rc = record.main([str(DEMO), "--frames", "3", "--out", str(out), "--no-progress"])
     assert rc == 2

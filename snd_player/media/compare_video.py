@@ -18,12 +18,12 @@ from PyQt6.QtGui import QColor, QImage, QPainter, QPen
 
 from snd_player.core.compare import Comparison, PairRecord, PairTimeline, side_label
 from snd_player.media import theme
-from snd_player.media.dashboard import (
+from snd_player.media.dashboard import ensure_gui_app
+from snd_player.media.painting import (
     _font,
     _PolylineBuffer,
     _qimage_array,
     data_range,
-    ensure_gui_app,
     fmt_tick,
     nice_ticks,
     peak_downsample,

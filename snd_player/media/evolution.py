@@ -18,7 +18,8 @@ from PyQt6.QtCore import QRect, Qt
 from PyQt6.QtGui import QColor, QImage, QPainter
 
 from snd_player.media import theme
-from snd_player.media.dashboard import _font, _qimage_array, ensure_gui_app, scale_nearest
+from snd_player.media.dashboard import ensure_gui_app
+from snd_player.media.painting import _font, _qimage_array, scale_nearest
 from trainer.runs import CheckpointInfo
 
 BANNER_H = 40

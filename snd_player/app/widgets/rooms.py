@@ -21,7 +21,7 @@ from snd_player.core.timeline import (
     RoomStats,
     mr_room_cell,
 )
-from snd_player.media.dashboard import cell_texts
+from snd_player.media.painting import cell_texts
 
 
 class PyramidMap(QWidget):
