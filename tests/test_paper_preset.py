@@ -9,17 +9,23 @@ training passes on CUDA under the preset; 6. SND-V no-ops on Gravitar, Private E
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 from trainer.agent import build_agent, load_agent, save_agent
+from trainer.cli import main
 from trainer.config import TrainConfig, apply_preset, from_dict, to_dict
+from trainer.envs import EnvConfig
 from trainer.loop import Trainer, autocast_for
 from trainer.motivation import MotivationConfig, make_motivation
+from trainer.presets import OPERATIONAL, SOURCES
 
 DEMO = Path(__file__).resolve().parents[1] / "snd_player" / "assets" / "demo.safetensors"
 CPU = torch.device("cpu")
@@ -86,6 +92,15 @@ def test_last_step_and_recorded_config(tmp_path: Path, preset: str) -> None:
         assert adv.ret_ext[-2].abs().sum() > 0
     else:  # bootstrapped from V(s_T): the return is V's scale, not 0
         assert all((x != 0).all() for x in last)
+
+
+def test_bootstrap_flag_works_under_both_presets() -> None:
+    from trainer.presets import config_from_argv
+
+    assert config_from_argv(["--preset", "paper"]).ppo.bootstrap_last_step is False
+    assert config_from_argv(["--preset", "paper", "--ppo.bootstrap-last-step"]).ppo.bootstrap_last_step is True
+    assert config_from_argv([]).ppo.bootstrap_last_step is True
+    assert config_from_argv(["--ppo.no-bootstrap-last-step"]).ppo.bootstrap_last_step is False
 
 
 # ---- 4. Procgen SND-V width -----------------------------------------------------------------------------
@@ -156,3 +171,77 @@ def test_old_configs_keep_what_they_were_trained_with() -> None:
     # a new config round-trips as it is
     new = paper(algo="snd-v", env="procgen:climber").resolved()
     assert from_dict(json.loads(json.dumps(to_dict(new)))) == new
+
+
+# ---- trainer presets ------------------------------------------------------------------------------------
+def presets(*argv: str) -> tuple[int, dict[str, tuple[str, str, bool]], str]:
+    """Run `trainer presets ARGV`; rows by name: (value, source, marked)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["presets", *argv])
+    lines = out.getvalue().splitlines()
+    table = {}
+    for line in lines[1:]:
+        m = re.fullmatch(r"([ !]) (\S+) +(\S+) +(.+)", line)
+        assert m, line
+        table[m.group(2)] = (m.group(3), m.group(4), m.group(1) == "!")
+    return rc, table, lines[0]
+
+
+def test_presets_climber_paper_shows_eta_with_its_source_file() -> None:
+    rc, t, head = presets("--algo", "snd-v", "--env", "procgen:climber", "--preset", "paper")
+    assert rc == 0 and "snd-v on procgen:climber, preset paper, 128 envs" in head
+    value, source, marked = t["motivation.eta"]
+    assert value == "0.5" and not marked
+    assert "procgen_exploration/climber/models/ppo_cnd_0_1/src/config.py" in source
+    assert t["policy_width"][0] == "256" and "model_ppo.py" in t["policy_width"][1]
+    assert t["ppo.bootstrap_last_step"][0] == "false" and t["motivation.predictor_keep_prob"][0] == "1.0"
+    assert t["total_steps"][0] == "64000000" and t["num_envs"][0] == "128"
+    # the one deviation left under the preset: bf16 on the CPU
+    assert [k for k, (_, _, marked) in t.items() if marked] == ["amp"]
+    assert "env_cfg.noop_max" not in t and "motivation.vicreg_cov_weight" not in t, "only what the run reads"
+
+
+def test_presets_rnd_default_marks_the_deviations() -> None:
+    rc, t, _ = presets("--algo", "rnd", "--env", "ALE/MontezumaRevenge-v5")
+    assert rc == 0
+    marked = {k for k, (_, _, m) in t.items() if m}
+    assert marked == {"total_steps", "num_envs", "amp", "ppo.bootstrap_last_step"}
+    assert all(t[k][1].startswith("ours:") for k in marked), "each deviation says why"
+    assert t["motivation.predictor_keep_prob"][0] == "1.0" and "32/num_envs" in t["motivation.predictor_keep_prob"][1]
+    assert t["motivation.eta"][0] == "1.0" and "Iskandor/SND" in t["motivation.eta"][1]
+    assert t["env_cfg.noop_max"][0] == "0" and "motivation.sndv_pairs" not in t
+
+
+def test_presets_gravitar_at_256_envs_with_an_override() -> None:
+    rc, t, _ = presets("--algo", "snd-v", "--env", "ALE/Gravitar-v5", "--preset", "paper", "--num-envs", "256",
+                       "--motivation.eta", "2")  # fmt: skip
+    assert rc == 0
+    assert t["motivation.predictor_keep_prob"][0] == "0.125" and t["env_cfg.noop_max"][0] == "30"
+    assert t["num_envs"][2] and "256 envs" in t["num_envs"][1]
+    assert t["motivation.eta"][0] == "2.0" and t["motivation.eta"][2]
+    assert "command line (the paper preset gives 0.5)" in t["motivation.eta"][1]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["presets", "--algo", "snd-v", "--env", "ALE/Gravitar-v5", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(out.getvalue())}
+    assert rows["env_cfg.noop_max"]["value"] == 30 and rows["ppo.bootstrap_last_step"]["deviates"] is True
+
+
+def test_presets_bad_input_is_one_line(capsys) -> None:
+    assert main(["presets", "--env", "procgen:nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope" in err[0]
+
+
+def test_every_config_field_has_a_source_or_is_operational() -> None:
+    def names(cls: type, prefix: str = "") -> set[str]:
+        out = set()
+        for f in dataclasses.fields(cls):
+            sub = {"env_cfg": EnvConfig, "ppo": type(TrainConfig().ppo), "motivation": MotivationConfig}
+            out |= names(sub[f.name], f"{f.name}.") if f.name in sub and not prefix else {prefix + f.name}
+        return out
+
+    fields = names(TrainConfig)
+    assert fields - set(SOURCES) - OPERATIONAL == set(), "fields without a source"
+    assert set(SOURCES) - fields == set() and set(SOURCES) & OPERATIONAL == set()
