@@ -44,10 +44,11 @@ from trainer.motivation import (
 
 ISK_CFG = "Iskandor/SND config/ppo.config.json"
 MICH_ATARI = "michalnand/reinforcement_learning experiments/atari_hard/montezuma_revenge/models/ppo_cnd_21_0/src/config.py"
-MICH_PROCGEN = "michalnand/reinforcement_learning experiments/procgen_exploration/{game}/models/ppo_cnd_{v}_{i}/src/config.py"
+MICH_PROCGEN = "michalnand/reinforcement_learning experiments/procgen_exploration/{game}/models/ppo_cnd_{run}/src/config.py"
 RLAGENTS = "michalnand/reinforcement_learning_agents RLAgents/"
-SNDV_PROCGEN_VARIANT = {"caveflyer": (2, 0), "coinrun": (1, 0), "jumper": (1, 0), "climber": (0, 1)}
-"""(variant, run) of the michalnand config behind each Procgen SND-V number (snd-spec §1.1)."""
+SNDV_PROCGEN_RUN = {"caveflyer": "2_*", "coinrun": "1_*", "jumper": "1_*", "climber": "0_1"}
+"""The michalnand runs behind each Procgen SND-V number (snd-spec §1.1; climber's ``cnd_0`` and ``cnd_1``
+configs are identical, ``0_1`` is the one read for issue 22)."""
 
 
 @dataclass(frozen=True)
@@ -88,19 +89,22 @@ class Row:
 def sndv_cfg(c: Ctx) -> str:
     if not c.procgen:
         return f"{MICH_ATARI} (snd-spec §1.1)"
-    v, i = SNDV_PROCGEN_VARIANT.get(c.game, (0, 0))
-    return MICH_PROCGEN.format(game=c.game if c.game in SNDV_PROCGEN_VARIANT else "caveflyer", v=v, i=i)
+    if c.game in SNDV_PROCGEN_RUN:
+        return MICH_PROCGEN.format(game=c.game, run=SNDV_PROCGEN_RUN[c.game])
+    return MICH_PROCGEN.format(game="*", run="0_*") + " (variant 0; the authors ran no SND-V on this game)"
 
 
 def _eta(c: Ctx) -> Source:
     if c.algo == "snd-v" and c.procgen:
         if c.game in SNDV_PROCGEN_ETA:
-            v, i = SNDV_PROCGEN_VARIANT[c.game]
-            path = MICH_PROCGEN.format(game=c.game, v=v, i=i)
             line = ":11" if c.game == "climber" else ""
-            return Source(f"{path}{line} int_reward_coeff (the run behind the paper's number; snd-spec §1.1)")
-        return Source("ours: the authors ran no SND-V on this game; their Procgen variant 0 uses 0.5 "
-                      f"({MICH_PROCGEN.format(game='caveflyer', v=0, i=0)})")  # fmt: skip
+            return Source(
+                f"{sndv_cfg(c)}{line} int_reward_coeff (the runs behind the paper's number; snd-spec §1.1)"
+            )
+        return Source(
+            f"ours: the authors ran no SND-V on this game; their Procgen variant 0 uses 0.5 "
+            f"({MICH_PROCGEN.format(game='*', run='0_*')})"
+        )
     if c.algo == "snd-v":
         return Source(f"{MICH_ATARI} int_reward_coeff (snd-spec §1.1)")
     if c.algo == "snd-std":
@@ -131,7 +135,9 @@ def _num_envs(c: Ctx) -> Source:
     where = f"{sndv_cfg(c)} envs_count = 128" if c.sndv else f"{ISK_CFG}: 128 envs (snd-spec §4.1)"
     if c.cfg.num_envs == PAPER_ENVS:
         return Source(where)
-    why = f"ours: {c.cfg.num_envs} envs (the default 32 is kinder to one machine); the keep-mask scales with them"
+    why = f"ours: {c.cfg.num_envs} envs (the default 32 is kinder to one machine)"
+    if c.algo == "rnd" or (c.sndv and not c.procgen):
+        why += "; the predictor keep-mask scales with them"
     return Source(where, why)
 
 
@@ -166,7 +172,7 @@ def _amp(c: Ctx) -> Source:
 def _width(c: Ctx) -> Source:
     paper = paper_policy_width(c.algo, c.cfg.env)
     if paper == PROCGEN_SNDV_HIDDEN:
-        where = (f"michalnand/reinforcement_learning experiments/procgen_exploration/{c.game}/models/"
+        where = (f"michalnand/reinforcement_learning experiments/procgen_exploration/{c.game if c.game in SNDV_PROCGEN_RUN else '*'}/models/"
                  "ppo_cnd_*/src/model_ppo.py hidden_count = 256 (snd-spec §1.1)")  # fmt: skip
     elif c.sndv:
         where = "michalnand ppo_cnd_21_0/src/model_ppo.py 512 (snd-spec §2.2)"
