@@ -92,8 +92,9 @@ class MotivationConfig:
     """Probability of keeping each element of the predictor loss (RND's "proportion of experience", per
     element). None = paper at this env count: RND and Atari SND-V min(1, 32 / num_envs), which is the
     authors' 0.25 at their 128 envs (michalnand ``AgentPPOCND.py``: "25% for 128 envs, 100% for 32 envs";
-    ``cnd_dropout`` 0.75, Iskandor RND dropout 0.75), Procgen SND-V 1.0 (``cnd_dropout`` 0.0), SND-STD and
-    SND-VIC 1.0 (plain MSE). A run records the value it used in its config.json (issue 22)."""
+    ``cnd_dropout`` 0.75, Iskandor ``RNDModelAtari`` keep 0.25), Procgen SND-V 1.0 (``cnd_dropout``
+    0.0), SND-STD and SND-VIC 1.0 (plain MSE). A run records the value it used in its config.json
+    (issue 22)."""
     state_norm: bool | None = None
     """Normalise the networks' input as clamp((s - mu) / sigma, -1, 1) with running per-pixel statistics.
     None = paper: on for Atari SND-V (michalnand ``normalise_state_mean/std``), off for Procgen SND-V and

@@ -121,7 +121,7 @@ def _eta(c: Ctx) -> Source:
 def _keep(c: Ctx) -> Source:
     if c.algo == "rnd" or (c.sndv and not c.procgen):
         code = (f"{RLAGENTS}AgentPPOCND.py cnd_dropout 0.75 at {PAPER_ENVS} envs" if c.sndv
-                else "Iskandor/SND modules/rnd_models/RNDModelAtari.py dropout 0.75 at 128 envs")  # fmt: skip
+                else "Iskandor/SND modules/rnd_models/RNDModelAtari.py keep-mask 0.25 at 128 envs")  # fmt: skip
         return Source(
             f"min(1, {KEEP_ALL_ENVS}/num_envs) = the authors' experience per predictor update: {code}, "
             f"'25% for 128 envs, 100% for 32 envs' (AgentPPOCND.py; snd-spec §1.1, issue 22)"
