@@ -173,6 +173,26 @@ def test_old_configs_keep_what_they_were_trained_with() -> None:
     assert from_dict(json.loads(json.dumps(to_dict(new)))) == new
 
 
+def test_resuming_a_run_saved_before_issue_22_keeps_its_keep_mask(tmp_path: Path) -> None:
+    from trainer.loop import train
+
+    cfg = dataclasses.replace(_tiny(tmp_path, TrainConfig(algo="rnd")), checkpoint_every=32)
+    train(cfg, max_updates=1)
+    path = tmp_path / "config.json"
+    old = json.loads(path.read_text())
+    for key in ("defaults_version", "policy_width"):
+        del old[key]
+    old["motivation"]["predictor_keep_prob"] = None  # what every config said before issue 22
+    path.write_text(json.dumps(old))
+    tr = Trainer(dataclasses.replace(cfg, resume=True), resume=True)
+    try:
+        assert tr.motivation is not None and tr.motivation.keep_prob == 0.25, "not min(1, 32 / 2) = 1"
+        rewritten = json.loads(path.read_text())
+        assert rewritten["motivation"]["predictor_keep_prob"] == 0.25 and rewritten["defaults_version"] == 1
+    finally:
+        tr.close()
+
+
 # ---- trainer presets ------------------------------------------------------------------------------------
 def presets(*argv: str) -> tuple[int, dict[str, tuple[str, str, bool]], str]:
     """Run `trainer presets ARGV`; rows by name: (value, source, marked)."""
