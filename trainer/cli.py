@@ -3,6 +3,7 @@
 trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv [--preset paper]
 trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32 [--json]
 trainer analyze CKPT --out features.png
+trainer presets --algo snd-v --env procgen:climber --preset paper [--json]
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from trainer.config import Algo, ConfigError, TrainConfig, apply_preset
 from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
 
-USAGE = """usage: trainer {train,bench,analyze} [options]
+USAGE = """usage: trainer {train,bench,analyze,presets} [options]
 
   train     train PPO with RND / SND-V / SND-STD / SND-VIC (or plain PPO); `trainer train --help`
   bench     env-only and full-training steps/s side by side; `trainer bench --help`
   analyze   t-SNE/PCA of a checkpoint's target features coloured by room; `trainer analyze --help`
+  presets   every hyper-parameter a `trainer train` run would use, its value and its source, then exit
 """
 
 
@@ -236,6 +238,25 @@ def bench_main(argv: list[str]) -> int:
     return 0
 
 
+def presets_main(argv: list[str]) -> int:
+    """`trainer presets [train options] [--json]`: the table of trainer.presets, without training."""
+    from trainer.presets import as_json, config_from_argv, render, rows
+
+    want_json = "--json" in argv
+    argv = [a for a in argv if a != "--json"]
+    try:
+        cfg = config_from_argv(argv)
+        table = rows(cfg)
+    except ConfigError as e:
+        for problem in e.problems:
+            _fail(problem)
+        return 2
+    except (EnvError, ValueError) as e:
+        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    print(as_json(table) if want_json else render(cfg, table))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -252,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         except ModuleNotFoundError:
             return _fail("analyze is not available in this build")
         return mod.main(rest)
-    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze")
+    if cmd == "presets":
+        return presets_main(rest)
+    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze, presets")
 
 
 if __name__ == "__main__":

@@ -81,13 +81,17 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast_for(device: torch.device, amp: str) -> contextlib.AbstractContextManager | None:
+def autocast_for(
+    device: torch.device, amp: str, float32_on_cuda: bool = False
+) -> contextlib.AbstractContextManager | None:
     """bf16 autocast where it is safe: convs and matmuls in bf16, losses cast to float32 by the callers.
 
     On CUDA, ``auto`` needs native bf16 (compute capability 8.0, Ampere, or newer): older GPUs emulate it,
     slower than float32, and ``torch.cuda.is_bf16_supported()`` says True for some of them anyway. They
-    train in float32, with one line saying so; ``on`` forces bf16 there."""
-    if amp == "off":
+    train in float32, with one line saying so; ``on`` forces bf16 there. ``float32_on_cuda``
+    (``TrainConfig.float32_on_cuda``: --preset paper) makes ``auto`` float32 on CUDA, as the authors
+    trained; the CPU keeps bf16."""
+    if amp == "off" or (amp == "auto" and float32_on_cuda and device.type == "cuda"):
         return None
     if device.type == "cuda" and amp == "auto":
         major, minor = torch.cuda.get_device_capability(device)
@@ -235,7 +239,7 @@ class Trainer:
         self.collect_threads = cfg.torch_threads or (1 if envs_elsewhere else all_threads)
         self.update_threads = cfg.torch_threads or all_threads
         seed_everything(cfg.seed)
-        self.autocast = autocast_for(self.device, cfg.amp)
+        self.autocast = autocast_for(self.device, cfg.amp, cfg.float32_on_cuda)
         self.agent: Agent = build_agent(self.run_cfg, self.device)
         self.policy = self.agent.policy
         self.motivation = self.agent.motivation
