@@ -186,14 +186,8 @@ class Saliency:
     # -- the four outputs as functions of the network's float input -----------------------------------
     def _parts(self, target: str, obs: torch.Tensor) -> tuple[torch.Tensor, Any, Any, Any]:
         """(x in [0, 1] to perturb, normalise: x -> network input, f: input -> (B, D), scalar f for grads)."""
-        if target not in TARGETS:
-            raise SaliencyError(f"unknown saliency output {target!r}; valid: {', '.join(TARGETS)}")
         if target == "r_int":
-            m = getattr(self.agent, "motivation", None)
-            if m is None:
-                raise SaliencyError(
-                    f"a {self.agent.algo} agent has no intrinsic reward, so no r_int saliency"
-                )
+            m = self.agent.motivation
             from models.losses import distillation_error
 
             x = obs[:, : m.in_channels].float() / 255.0  # the newest frame, as Motivation.frames reads it
@@ -224,10 +218,18 @@ class Saliency:
 
         return x, (lambda v: v), (lambda z: value(z)[:, None]), value
 
-    def compute(self, obs: np.ndarray, target: str, method: str = "perturbation") -> SaliencyMap:
-        """The map of ``target`` at one uint8 observation (C, H, W) (``StepRecord.obs``)."""
+    def check(self, target: str, method: str = "perturbation") -> None:
+        """Raise SaliencyError (one line) when this agent cannot give ``target``'s map by ``method``."""
         if method not in METHODS:
             raise SaliencyError(f"unknown saliency method {method!r}; valid: {', '.join(METHODS)}")
+        if target not in TARGETS:
+            raise SaliencyError(f"unknown saliency output {target!r}; valid: {', '.join(TARGETS)}")
+        if target == "r_int" and getattr(self.agent, "motivation", None) is None:
+            raise SaliencyError(f"a {self.agent.algo} agent has no intrinsic reward, so no r_int saliency")
+
+    def compute(self, obs: np.ndarray, target: str, method: str = "perturbation") -> SaliencyMap:
+        """The map of ``target`` at one uint8 observation (C, H, W) (``StepRecord.obs``)."""
+        self.check(target, method)
         o = torch.as_tensor(np.asarray(obs), device=self.device)[None]  # (1, C, H, W)
         x, normalise, f_vec, f_scalar = self._parts(target, o)
         h, w = x.shape[-2:]
@@ -242,6 +244,29 @@ class Saliency:
         with torch.no_grad():
             output = float(f_scalar(normalise(x))[0])
         return SaliencyMap(target, method, values, output, (int(h), int(w)))
+
+
+class SaliencyOverlay:
+    """A frame function for :class:`snd_player.record.VideoRecorder`: a record's game frame with the map of
+    ``target`` by ``method`` over it. Raises SaliencyError at construction for a map the agent cannot
+    give (r_int of plain PPO)."""
+
+    def __init__(self, agent: Any, target: str, method: str = "perturbation", opacity: float = 0.7) -> None:
+        if not 0.0 <= opacity <= 1.0:
+            raise SaliencyError(f"saliency opacity must be in [0, 1], got {opacity:g}")
+        self.saliency = Saliency(agent)
+        self.saliency.check(target, method)
+        self.target, self.method, self.opacity = target, method, float(opacity)
+        self.compute_s = 0.0
+        """Seconds spent computing maps (not drawing them), for the report of a recording."""
+
+    def __call__(self, rec: Any) -> np.ndarray:
+        import time
+
+        t0 = time.perf_counter()
+        smap = self.saliency.compute(rec.obs, self.target, self.method)
+        self.compute_s += time.perf_counter() - t0
+        return overlay(rec.frame, smap, self.opacity)
 
 
 # ---- drawing --------------------------------------------------------------------------------------------
@@ -346,6 +371,7 @@ __all__ = [
     "Saliency",
     "SaliencyError",
     "SaliencyMap",
+    "SaliencyOverlay",
     "gaussian_blur",
     "grad_times_input",
     "overlay",
