@@ -271,6 +271,92 @@ class SaliencyOverlay:
         return overlay(rec.frame, smap, self.opacity)
 
 
+@dataclass(frozen=True)
+class Moment:
+    """One step kept for a saliency grid: its frame and observation and what it was worth."""
+
+    episode: int
+    t: int
+    error: float
+    r_int: float
+    room: int
+    frame: np.ndarray
+    obs: np.ndarray
+
+
+class TopMoments:
+    """The ``k`` steps of largest distillation error seen (``snd-player eval --saliency-grid``).
+
+    Ranked by the raw error, which orders the steps as r_int = clip(eta err, 0, 1) does until the clip ties
+    them at 1. Moments of one episode closer than ``min_gap`` steps count as one (the larger is kept), so a
+    single novel event does not fill the grid with its neighbours; the suppression is greedy over the
+    stream, so a kept step may later give way to a larger neighbour. Only the kept ``k`` frames are held.
+    """
+
+    def __init__(self, k: int = 8, min_gap: int = 16) -> None:
+        if k < 1:
+            raise SaliencyError(f"keep at least one moment, got k = {k}")
+        self.k, self.min_gap = int(k), int(min_gap)
+        self.moments: list[Moment] = []
+
+    def add(self, rec: Any) -> None:
+        """Offer a step record (``StepRecord`` with its intrinsic values filled in)."""
+        err = float(rec.int_error)
+        near = [m for m in self.moments if m.episode == rec.episode and abs(m.t - rec.t) < self.min_gap]
+        if any(m.error >= err for m in near):
+            return
+        if len(self.moments) - len(near) >= self.k and err <= self.moments[-1].error:
+            return
+        kept = [m for m in self.moments if m not in near]
+        kept.append(
+            Moment(rec.episode, rec.t, err, float(rec.r_int), int(rec.room), rec.frame.copy(), rec.obs.copy())
+        )
+        kept.sort(key=lambda m: -m.error)
+        self.moments = kept[: self.k]
+
+
+def moments_grid(
+    agent: Any,
+    moments: list[Moment],
+    target: str = "r_int",
+    method: str = "perturbation",
+    columns: int = 4,
+    cell_width: int = 320,
+    opacity: float = 0.7,
+) -> np.ndarray:
+    """An RGB image (H, W, 3) uint8: each moment's frame with ``target``'s saliency over it, captioned with
+    episode, step, room, r_int and error, ``columns`` cells a row, largest error first."""
+    sal = Saliency(agent)
+    sal.check(target, method)
+    if not moments:
+        raise SaliencyError("no moments to draw (no steps were played)")
+    fh, fw = moments[0].frame.shape[:2]
+    ch = round(fh * cell_width / fw)
+    caption = 40
+    cols = min(columns, len(moments))
+    rows = math.ceil(len(moments) / cols)
+    gap = 4
+    out = np.full((rows * (ch + caption + gap) + gap, cols * (cell_width + gap) + gap, 3), 24, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for i, m in enumerate(moments):
+        smap = sal.compute(m.obs, target, method)
+        img = overlay(m.frame, smap, opacity)
+        interp = (
+            cv2.INTER_NEAREST if cell_width >= fw else cv2.INTER_AREA
+        )  # crisp pixels up, no aliasing down
+        img = cv2.resize(img, (cell_width, ch), interpolation=interp)
+        y = gap + (i // cols) * (ch + caption + gap)
+        x = gap + (i % cols) * (cell_width + gap)
+        out[y : y + ch, x : x + cell_width] = img
+        lines = (
+            f"#{i + 1}  episode {m.episode}  step {m.t}" + (f"  room {m.room}" if m.room >= 0 else ""),
+            f"r_int {m.r_int:.3g}   error {m.error:.3g}",
+        )
+        for j, text in enumerate(lines):
+            cv2.putText(out, text, (x + 4, y + ch + 16 + 17 * j), font, 0.45, (230, 230, 230), 1, cv2.LINE_AA)
+    return out
+
+
 # ---- drawing --------------------------------------------------------------------------------------------
 COLORMAPS = {"inferno": cv2.COLORMAP_INFERNO, "jet": cv2.COLORMAP_JET, "turbo": cv2.COLORMAP_TURBO}
 
@@ -368,7 +454,9 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 __all__ = [
     "METHODS",
+    "Moment",
     "TARGETS",
+    "TopMoments",
     "PerturbationGrid",
     "Saliency",
     "SaliencyError",
@@ -376,6 +464,7 @@ __all__ = [
     "SaliencyOverlay",
     "gaussian_blur",
     "grad_times_input",
+    "moments_grid",
     "overlay",
     "perturbation_scores",
     "spearman",
