@@ -209,3 +209,125 @@ def test_r_int_map_peaks_on_the_only_novel_region():
         assert y0 <= r < y0 + k and x0 <= c < x0 + k, (method, r, c)
         assert v[y0 : y0 + k, x0 : x0 + k].sum() / v.sum() > in_patch, method
         assert v[y0 - 3 : y0 + k + 3, x0 - 3 : x0 + k + 3].sum() / v.sum() > near_patch, method
+
+
+# ---- top moments, record --saliency, eval --saliency-grid ---------------------------------------------------
+def _rec(episode: int, t: int, error: float) -> SimpleNamespace:
+    z = np.zeros((2, 2, 3), np.uint8)
+    return SimpleNamespace(episode=episode, t=t, int_error=error, r_int=error / 2, room=1, frame=z, obs=z)
+
+
+def test_top_moments_keeps_the_k_largest_apart_from_each_other():
+    from snd_player.saliency import TopMoments
+
+    top = TopMoments(k=2, min_gap=3)
+    for episode, t, err in [(0, 0, 1.0), (0, 1, 5.0), (0, 2, 4.0), (0, 6, 3.0), (1, 1, 2.0), (1, 5, 6.0)]:
+        top.add(_rec(episode, t, err))
+    # (0,1) replaces its neighbour (0,0) and blocks (0,2); (1,5) then pushes out (0,6) and (1,1)
+    assert [(m.episode, m.t, m.error) for m in top.moments] == [(1, 5, 6.0), (0, 1, 5.0)]
+    with pytest.raises(SaliencyError):
+        TopMoments(k=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpts(tmp_path_factory) -> dict[str, Path]:
+    from tests.test_record import tiny_checkpoint
+
+    torch.set_num_threads(1)
+    base = tmp_path_factory.getbasetemp()
+    return {"snd-v": tiny_checkpoint(base), "ppo": tiny_checkpoint(base, algo="ppo")}
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(float) @ np.array([0.299, 0.587, 0.114])  # BT.601, as the encoder's RGB -> YUV
+
+
+def test_record_saliency_draws_the_map_on_the_game_frame(tiny_ckpts, tmp_path):
+    """The video's frames are the session's frames with the r_int overlay, not the plain frames: compared on
+    luma, which lossless H.264 (crf 0) keeps at full resolution (4:2:0 halves only the chroma)."""
+    av = pytest.importorskip("av")
+    from snd_player.record import main
+    from snd_player.session import Session
+
+    out = tmp_path / "sal.mp4"
+    args = [
+        str(tiny_ckpts["snd-v"]),
+        "--frames",
+        "2",
+        "--no-panels",
+        "--no-progress",
+        "--scale",
+        "1",
+        "--crf",
+        "0",
+    ]
+    assert main([*args, "--out", str(out), "--saliency", "r_int", "--saliency-method", "gradxinput"]) == 0
+    with av.open(str(out)) as c:
+        video = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    s = Session.from_checkpoint(tiny_ckpts["snd-v"], seed=0)
+    sal = Saliency(s.agent)
+    for got in video:
+        rec = s.step()
+        want = luma(overlay(rec.frame, sal.compute(rec.obs, "r_int", "gradxinput")))
+        plain = luma(rec.frame)
+        assert np.abs(want - plain).mean() > 2.0  # the overlay is visible
+        assert np.abs(luma(got) - want).mean() < min(1.5, 0.2 * np.abs(luma(got) - plain).mean())
+    s.close()
+
+
+def test_record_saliency_of_plain_ppo_r_int_is_one_line(tiny_ckpts, tmp_path, capsys):
+    from snd_player.record import main
+
+    out = tmp_path / "ppo.mp4"
+    rc = main(
+        [str(tiny_ckpts["ppo"]), "--out", str(out), "--frames", "2", "--saliency", "r_int", "--no-progress"]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and not out.exists()
+    assert err.count("\n") == 1 and "ppo agent has no intrinsic reward" in err
+
+
+def test_eval_saliency_grid_writes_the_png(tiny_ckpts, tmp_path, capsys):
+    import cv2
+
+    from snd_player.eval import main
+
+    png = tmp_path / "grid.png"
+    args = [str(tiny_ckpts["snd-v"]), "--episodes", "1", "--max-steps", "100", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "r.json"), "--saliency-grid", str(png), "--saliency-k", "3",
+                 "--saliency-method", "gradxinput"]) == 0  # fmt: skip
+    assert "grid.png" in capsys.readouterr().out
+    image = cv2.imread(str(png))
+    # 3 cells of 320 x 420 (a 210 x 160 Atari frame doubled) with 40 px captions, 4 px gaps
+    assert image.shape == (4 + 420 + 40 + 4, 4 + 3 * (320 + 4), 3)
+    assert (
+        main([*args, "--out", str(tmp_path / "p.json"), "--saliency-grid", str(png), "--num-envs", "2"]) == 2
+    )
+    ppo = [str(tiny_ckpts["ppo"]), "--episodes", "1", "--max-steps", "5", "--no-progress"]
+    capsys.readouterr()
+    assert main([*ppo, "--out", str(tmp_path / "q.json"), "--saliency-grid", str(tmp_path / "q.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no intrinsic reward" in err and not (tmp_path / "q.png").exists()
+
+
+def test_procgen_maps_cover_the_render(needs_procgen):
+    """Procgen: the 64 px input gets the 17x17 grid scaled by 64/84, and the maps stretch over the 512 px
+    render, whose 8x8 block means are the observation the network sees (same view, no crop)."""
+    from trainer.agent import build_agent
+    from trainer.config import TrainConfig
+    from trainer.envs import make_env
+
+    torch.set_num_threads(1)
+    agent = build_agent(TrainConfig(env="procgen:coinrun", algo="snd-v").resolved(), torch.device("cpu"), 0)
+    env = make_env(agent.env_config, 0, render_rgb=True)
+    obs, info = env.reset(seed=0)
+    env.close()
+    rgb = info["rgb"]  # (512, 512, 3)
+    small = rgb.reshape(64, 8, 64, 8, 3).mean((1, 3))  # (64, 64, 3)
+    assert np.abs(small - obs[:3].transpose(1, 2, 0)).mean() < 12.0
+    sal = Saliency(agent)
+    for target in ("policy", "r_int"):
+        m = sal.compute(obs, target, "perturbation")
+        assert m.values.shape == (17, 17) and m.input_shape == (64, 64)
+        assert m.on_frame(rgb.shape).shape == (512, 512)
+    assert overlay(rgb, m).shape == rgb.shape
