@@ -150,6 +150,19 @@ def test_model_randomisation_changes_the_perturbation_map(demo_and_random, targe
     assert rho < 0.8, f"rank correlation {rho:.3f} (measured {measured} when written)"
 
 
+def test_outputs_are_the_players_numbers(demo_and_random):
+    """The functions the maps explain are the ones the player shows: V_ext, V_int, the greedy action's log
+    probability and the distillation error (with SND-V's state normalisation) equal Agent.act/intrinsic."""
+    trained, _, obs = demo_and_random
+    act, intr = trained.act(obs[None]), trained.intrinsic(obs[None])
+    sal = Saliency(trained)
+    assert sal.compute(obs, "v_ext", "gradxinput").output == pytest.approx(float(act.v_ext[0]), abs=1e-6)
+    assert sal.compute(obs, "v_int", "gradxinput").output == pytest.approx(float(act.v_int[0]), abs=1e-6)
+    logp = float(np.log(act.probs[0].max()))
+    assert sal.compute(obs, "policy", "gradxinput").output == pytest.approx(logp, abs=1e-5)
+    assert sal.compute(obs, "r_int", "gradxinput").output == pytest.approx(float(intr.error[0]), rel=1e-5)
+
+
 def test_r_int_of_plain_ppo_is_one_clear_error():
     agent = SimpleNamespace(motivation=None, algo="ppo", device="cpu", policy=None)
     with pytest.raises(SaliencyError, match="ppo agent has no intrinsic reward"):
