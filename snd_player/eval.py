@@ -76,11 +76,13 @@ def play_episode(
     greedy: bool,
     max_steps: int | None,
     on_step: Any = None,
+    on_record: Any = None,
 ) -> EpisodeResult:
     """Play one episode from ``seed`` with a fresh Session around an already loaded agent and env.
 
     The intrinsic reward is computed in batches of the episode's observations (see
     :class:`snd_player.record.LateIntrinsic`); everything else comes from the Session's records.
+    ``on_record(rec)`` sees each record with its intrinsic values (``--saliency-grid``).
     """
     from snd_player.record import INTRINSIC_BATCH, LateIntrinsic, fill_intrinsic
     from snd_player.session import Session
@@ -99,6 +101,8 @@ def play_episode(
 
     def flush() -> None:
         for rec in fill_intrinsic(agent, pending):
+            if on_record is not None:
+                on_record(rec)
             r_int.append(rec.r_int)
             error.append(rec.int_error)
         pending.clear()
@@ -171,6 +175,7 @@ def run_episodes(
     device: str = "cpu",
     threads: int = 1,
     progress: Any = None,
+    on_record: Any = None,
 ) -> Iterator[EpisodeResult]:
     """Results of episodes 0..episodes-1 in order, played by ``agent`` here (num_envs 1) or by worker
     processes that load the checkpoint again. ``progress(done_episodes, steps_of_current)`` is called as
@@ -183,7 +188,7 @@ def run_episodes(
         try:
             for i, s, g, m in jobs:
                 on_step = (lambda n, i=i: progress(i, n)) if progress else None
-                yield play_episode(agent, env, checkpoint, i, s, g, m, on_step)
+                yield play_episode(agent, env, checkpoint, i, s, g, m, on_step, on_record)
                 if progress:
                     progress(i + 1, 0)
         finally:
@@ -327,6 +332,22 @@ def write_text_atomic(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_saliency_grid(path: Path, moments: Any, method: str) -> None:
+    """The PNG of ``--saliency-grid``: the kept moments with their r_int saliency maps."""
+    import cv2
+
+    from snd_player.saliency import SaliencyError, moments_grid
+
+    try:
+        image = moments_grid(moments.agent, moments.moments, "r_int", method)
+    except SaliencyError as e:
+        raise EvalError(f"{path}: {e}") from None
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+    if not ok:
+        raise EvalError(f"{path}: could not encode the saliency grid as PNG")
+    atomic_write(path, lambda tmp: tmp.write_bytes(png.tobytes()))
+
+
 # ---- command line -----------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors and exit code 2."""
@@ -353,6 +374,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="also print the report to stdout")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1)")
+    p.add_argument(
+        "--saliency-grid",
+        type=Path,
+        default=None,
+        help="also write a PNG grid of the top-k r_int moments with their r_int saliency maps (issue 25)",
+    )
+    p.add_argument("--saliency-k", type=int, default=8, help="moments in the saliency grid (default 8)")
+    p.add_argument(
+        "--saliency-method",
+        choices=("perturbation", "gradxinput"),
+        default="perturbation",
+        help="saliency of the grid: perturbation (Greydanus et al. 2018, default) or gradxinput",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p
 
@@ -372,8 +406,12 @@ def evaluate(
     device: str = "cpu",
     threads: int = 1,
     progress: bool = False,
+    moments: Any = None,
 ) -> tuple[dict[str, Any], list[EpisodeResult]]:
-    """Play and summarise; raises CheckpointError / EnvError (one line) for a bad checkpoint."""
+    """Play and summarise; raises CheckpointError / EnvError (one line) for a bad checkpoint.
+
+    ``moments`` (a :class:`snd_player.saliency.TopMoments`, ``--saliency-grid``) collects the steps of
+    largest distillation error; it needs one process (``num_envs`` 1) and gets the agent as ``.agent``."""
     from tqdm import tqdm
 
     from trainer.agent import load_agent
@@ -382,6 +420,10 @@ def evaluate(
         checkpoint, device=device
     )  # here too with workers: a bad file fails in one line, early
     meta = agent.meta
+    if moments is not None:
+        if agent.motivation is None:
+            raise EvalError(f"--saliency-grid: a {agent.algo} agent has no intrinsic reward to rank steps by")
+        moments.agent = agent
     settings = {"episodes": episodes, "seed": seed, "greedy": greedy, "max_steps": max_steps}
     bar = tqdm(
         total=episodes,
@@ -398,11 +440,22 @@ def evaluate(
         if steps:
             bar.set_postfix_str(f"episode {done + 1}: {steps} steps")
 
+    keep = None if moments is None else moments.add
     t0 = time.perf_counter()
     try:
         results = list(
             run_episodes(
-                agent, checkpoint, episodes, seed, greedy, num_envs, max_steps, device, threads, on_progress
+                agent,
+                checkpoint,
+                episodes,
+                seed,
+                greedy,
+                num_envs,
+                max_steps,
+                device,
+                threads,
+                on_progress,
+                on_record=keep,
             )
         )
     finally:
@@ -435,6 +488,18 @@ def main(argv: list[str] | None = None) -> int:
         check_writable(out, ".json")
     except EvalError as e:
         return _fail(str(e))
+    moments = None
+    if args.saliency_grid is not None:
+        problem = output_path_problem(args.saliency_grid, (".png",))
+        if problem:
+            return _fail(f"--saliency-grid: {problem}")
+        if args.saliency_k < 1:
+            return _fail(f"--saliency-k must be at least 1, got {args.saliency_k}")
+        if args.num_envs != 1:
+            return _fail("--saliency-grid needs --num-envs 1 (the frames stay in this process)")
+        from snd_player.saliency import TopMoments
+
+        moments = TopMoments(args.saliency_k)
 
     import torch
 
@@ -453,9 +518,12 @@ def main(argv: list[str] | None = None) -> int:
             args.device,
             args.threads,
             progress=args.progress,
+            moments=moments,
         )
         write_text_atomic(out, json.dumps(report, indent=2) + "\n")
         write_text_atomic(csv_path, report_csv(results))
+        if moments is not None:
+            write_saliency_grid(args.saliency_grid, moments, args.saliency_method)
     except (CheckpointError, EnvError, EvalError) as e:
         return _fail(str(e).splitlines()[0])
     except KeyboardInterrupt:
@@ -467,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         _print_summary(report, out, csv_path)
+        if moments is not None:
+            print(
+                f"  -> {args.saliency_grid}: r_int saliency ({args.saliency_method}) of the "
+                f"{len(moments.moments)} steps of largest distillation error"
+            )
     return 0
 
 

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +235,7 @@ class VideoRecorder:
         scale: int | None = None,
         crf: int = DEFAULT_CRF,
         preset: str = "veryfast",
+        frame_fn: Callable[[StepRecord], np.ndarray] | None = None,
     ) -> None:
         self.path = check_output(path, VIDEO_EXTENSIONS)
         if not fps > 0:
@@ -249,6 +250,8 @@ class VideoRecorder:
         self.scale = scale
         self.crf = int(crf)
         self.preset = preset
+        self.frame_fn = frame_fn
+        """Draws the game frame of a record instead of ``rec.frame`` (a saliency overlay), same shape."""
         self.frames = 0
         self.size: tuple[int, int] | None = None  # (width, height) of the video
         self.render_s = 0.0  # seconds spent drawing frames, for benchmarks
@@ -266,6 +269,8 @@ class VideoRecorder:
     # -- feeding --------------------------------------------------------------------------------------------
     def add(self, rec: StepRecord) -> None:
         """One agent step: the dashboard (panels) or the scaled game frame."""
+        if self.frame_fn is not None:
+            rec = dataclasses.replace(rec, frame=self.frame_fn(rec))
         if not self.panels:
             self.add_frame(rec.frame)
             return
@@ -612,6 +617,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="torch CPU threads (default 1: at batch size 1 more threads only compete with the encoder)",
     )
+    p.add_argument(
+        "--saliency",
+        choices=("policy", "v_ext", "v_int", "r_int"),
+        default=None,
+        help="draw this output's saliency map over the game frame (issue 25; see snd_player/saliency.py)",
+    )
+    p.add_argument(
+        "--saliency-method",
+        choices=("perturbation", "gradxinput"),
+        default="perturbation",
+        help="perturbation (Greydanus et al. 2018, ~300 forward passes a frame) or gradxinput (one backward)",
+    )
+    p.add_argument(
+        "--saliency-opacity", type=float, default=0.7, help="opacity of the map's strongest pixels (0..1)"
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p
 
@@ -651,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--scale must be a whole number >= 1, got {args.scale}")
     if not 0 <= args.crf <= 51:
         return _fail(f"--crf must be in 0..51, got {args.crf}")
+    if not 0.0 <= args.saliency_opacity <= 1.0:
+        return _fail(f"--saliency-opacity must be in 0..1, got {args.saliency_opacity:g}")
     try:
         check_output(args.out, VIDEO_EXTENSIONS)
     except RecordError as e:
@@ -675,6 +697,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(
             f"{args.checkpoint}: cannot load ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         )
+    frame_fn = None
+    if args.saliency is not None:
+        from snd_player.saliency import SaliencyError, SaliencyOverlay
+
+        try:
+            frame_fn = SaliencyOverlay(
+                session.agent.agent, args.saliency, args.saliency_method, args.saliency_opacity
+            )
+        except SaliencyError as e:
+            session.close()
+            return _fail(f"--saliency: {e}")
     try:
         info = None
         if args.panels:
@@ -683,8 +716,9 @@ def main(argv: list[str] | None = None) -> int:
             ensure_gui_app()
             info = DashboardInfo.from_session(session)
         recorder = VideoRecorder(
-            args.out, fps=args.fps, panels=args.panels, info=info, scale=args.scale, crf=args.crf
-        )
+            args.out, fps=args.fps, panels=args.panels, info=info, scale=args.scale, crf=args.crf,
+            frame_fn=frame_fn,
+        )  # fmt: skip
         t0 = time.perf_counter()
         record(session, recorder, frames=args.frames, episodes=args.episodes, progress=args.progress)
         dt = time.perf_counter() - t0

@@ -316,7 +316,11 @@ class Motivation:
 
     def prepare(self, obs: torch.Tensor) -> torch.Tensor:
         """uint8 obs -> the networks' input: newest frame, then the variant's normalisation."""
-        x = self.frames(obs)
+        return self.normalise(self.frames(obs))
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Float frames in [0, 1] (N, c, H, W) -> the networks' input; not in place, so saliency maps can
+        perturb the frame and differentiate through it (``snd_player.saliency``)."""
         return self.normaliser.normalize_state(x) if self.normaliser is not None else x
 
     def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
@@ -367,8 +371,8 @@ class RNDMotivation(Motivation):
 
     error_reduction = "half_sum"
 
-    def prepare(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.normaliser.center(self.frames(obs))
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return self.normaliser.center(x)
 
     def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
         x = self.prepare(states[idx])
