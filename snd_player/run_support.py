@@ -41,6 +41,7 @@ from PyQt6.QtWidgets import (
 
 from snd_player.widgets import theme
 from snd_player.widgets.training import TrainingPanel
+from trainer.checkpoint import step_of
 from trainer.runs import MetricsTail, Run, RunError, checkpoint_info, resolve_target, run_of_checkpoint
 
 if TYPE_CHECKING:
@@ -185,12 +186,12 @@ class RunSupport(QObject):
             self._fill_chooser()
         if self.follow and steps and not self._switching:
             newest, cur = steps[-1], self.current_step()
-            if cur is not None and int(newest.stem) > cur and newest != self.pending:
+            if cur is not None and step_of(newest) > cur and newest != self.pending:
                 self.pending = newest
                 bar = self.win.statusBar()
                 if not bar.currentMessage():  # never over "switched to …": a fast trainer writes every second
                     bar.showMessage(
-                        f"following: step {int(newest.stem):,} is out; switching at the end of this episode",
+                        f"following: step {step_of(newest):,} is out; switching at the end of this episode",
                         8000,
                     )
         self._update_info()
@@ -230,7 +231,7 @@ class RunSupport(QObject):
         follow = ""
         if self.follow:
             follow = " · following" + (
-                f", next: {int(self.pending.stem):,}" if self.pending is not None else ""
+                f", next: {step_of(self.pending):,}" if self.pending is not None else ""
             )
         self.info.setText(f"{self.run.path.name}: {n} updates, {last}{playing}{follow}")
 
