@@ -70,8 +70,9 @@ def train_main(argv: list[str]) -> int:
             _fail(problem)
         return 2
     except TrainingStopped as e:
-        print(f"trainer: {e}")
-        return 0
+        if env_rank() == 0:  # every rank stops after the same update; rank 0 says so for all
+            print(f"trainer: {e}")
+        return 0  # a requested stop with its checkpoint written is a success, on every rank (issue 29)
     except (TrainError, EnvError, CheckpointError, RunError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except RuntimeError as e:
