@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,29 @@ def test_a_live_trainer_named_in_the_lock_file_is_refused(tmp_path):
             p.wait(timeout=30)
     (run / ".lock").write_text(f"pid {holder.pid} on {socket.gethostname()}\n")  # ended
     lock_run_dir(run).release()
+
+
+# ---- 3. a full disk before the first checkpoint ------------------------------------------------------------
+def test_full_disk_before_the_first_checkpoint_says_restart_not_resume(tmp_path, monkeypatch, capsys):
+    """Only metrics and TensorBoard written when the disk fills: TensorBoard's writer thread died with a
+    traceback, and the line advised --resume, which refuses a run with no checkpoint."""
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    thread_errors: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_value))
+
+    def disk_full(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(RecordWriter, "write", disk_full)  # in TensorBoard's writer thread
+    args = ["train", "--run-dir", str(tmp_path), *TINY, "--total-steps", "96", "--checkpoint-every", "1G"]
+    assert trainer_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert thread_errors == []  # nothing reached threading's default hook (a traceback on stderr)
+    assert len(err.splitlines()) == 1 and "no space left on device" in err and str(tmp_path / "tb") in err, err
+    assert "--resume" not in err and f"--run-dir {tmp_path} --restart" in err
+    assert not list_checkpoints(tmp_path / "checkpoints")
+    monkeypatch.undo()
+    # the advice works (the bare command refuses a folder that holds metric rows)
+    assert trainer_main(["train", "--run-dir", str(tmp_path), *TINY, "--total-steps", "32", "--restart"]) == 0
+    assert [r["update"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [1]

@@ -84,9 +84,18 @@ def train_main(argv: list[str]) -> int:
         return 130
     except OSError as e:
         if e.errno == errno.ENOSPC and cfg is not None:
+            from trainer.checkpoint import list_checkpoints
+
+            where = f"no space left on device writing {e.filename or cfg.run_dir}"
+            if not list_checkpoints(Path(cfg.run_dir) / "checkpoints"):  # --resume would refuse: nothing to resume
+                return _fail(
+                    f"{where}; no checkpoint was written yet, so there is nothing to resume: free some space, then "
+                    f"start over with trainer train --run-dir {cfg.run_dir} --restart (sets the metrics written so "
+                    "far aside in an old-<time>/ folder)"
+                )
             return _fail(
-                f"no space left on device writing {e.filename or cfg.run_dir}; the checkpoints and metrics "
-                f"written before are intact: free some space, then trainer train --run-dir {cfg.run_dir} --resume"
+                f"{where}; the checkpoints and metrics written before are intact: free some space, then "
+                f"trainer train --run-dir {cfg.run_dir} --resume"
             )
         return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
     if rows and env_rank() == 0:
