@@ -16,6 +16,7 @@ Layout written by ``trainer train``::
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -186,7 +187,8 @@ class MetricsTail:
     """Reads a metrics.jsonl that a live trainer appends to, a few new bytes at a time.
 
     Each :meth:`poll` reads only the bytes added since the previous one; a partial last line is kept until
-    its newline arrives, and a complete line that is not JSON is skipped (never an exception). When the
+    its newline arrives, and a complete line that is not JSON is skipped (never an exception), as is a row
+    with a number that cannot be drawn (:func:`metric_row_problem`; kept in :attr:`bad_rows`). When the
     file is replaced or shrinks (a resume cuts it back to its checkpoint's updates) reading starts over and
     ``poll`` says so, so the caller drops what it had.
     """
@@ -196,6 +198,8 @@ class MetricsTail:
         self._offset = 0
         self._partial = b""
         self._inode: int | None = None
+        self._line = 0  # complete lines read so far, for the line numbers of bad rows
+        self.bad_rows: list[tuple[int, str]] = []  # (line number, why) of rows skipped as unreadable numbers
 
     def poll(self) -> tuple[list[dict[str, Any]], bool]:
         """``(new complete rows, restarted)``; restarted is True when earlier rows no longer hold."""
@@ -205,7 +209,7 @@ class MetricsTail:
             return [], False
         restarted = False
         if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self._offset:
-            self._offset, self._partial, restarted = 0, b"", True
+            self._offset, self._partial, self._line, restarted = 0, b"", 0, True
         self._inode = st.st_ino
         if st.st_size == self._offset:
             return [], restarted
@@ -219,13 +223,32 @@ class MetricsTail:
         *lines, self._partial = (self._partial + data).split(b"\n")
         rows = []
         for line in lines:
+            self._line += 1
             try:
-                row = json.loads(line)
+                row = json.loads(line)  # Python's json reads NaN, Infinity and 1e400: checked below
             except ValueError:
                 continue
-            if isinstance(row, dict):
-                rows.append(row)
+            if not isinstance(row, dict):
+                continue
+            why = metric_row_problem(row)
+            if why is not None:  # NaN or 1e400 (inf) in a row broke every poll of the player (issue 30)
+                self.bad_rows.append((self._line, why))
+                continue
+            rows.append(row)
         return rows, restarted
+
+
+def metric_row_problem(row: dict[str, Any]) -> str | None:
+    """Why a metrics row cannot be drawn, or None: ``global_step`` must be a whole number >= 0 and every
+    number finite (the trainer writes null for a NaN; JSON's 1e400 reads as inf)."""
+    step = row.get("global_step")
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step < 0 \
+            or step != int(step):  # fmt: skip
+        return f"global_step is {step!r}, expected a whole number >= 0"
+    for key, value in row.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{key} is {value!r}, expected a finite number"
+    return None
 
 
 # ---- the trainer's side: one trainer per run folder ------------------------------------------------
