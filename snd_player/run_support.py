@@ -371,6 +371,7 @@ class RunSupport(QObject):
         if not self.follow or session is None or session.checkpoint is None or session.checkpoint.exists():
             return
         self._dead = True
+        self.pending = None  # made pending again, and switched to at once, by the next poll
         QTimer.singleShot(0, self.poll)
 
     # -- compare ------------------------------------------------------------------------------------------

@@ -98,3 +98,22 @@ def test_frames_n_with_follow_plays_n_frames_over_a_switch(qtbot, win, tiny_run,
     qtbot.waitUntil(lambda: win.runs.current_step() == 96, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not win.playing and win.frames_total >= 100, timeout=WAIT_MS)
     assert win.frames_total == 100 and 0 < win.frames_received < 100
+
+
+def test_follow_reopens_when_the_session_process_finds_its_checkpoint_gone(qtbot, tiny_run, tmp_path):
+    """The session's process loads the checkpoint again; pruned or set aside in between, it failed and the
+    player stood still. Following, the run's newest checkpoint is opened instead."""
+    run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), session_process=True)
+    qtbot.addWidget(w)
+    try:
+        w.show()
+        w.runs.set_follow(True)
+        session = Session.from_checkpoint(ckpt(run, 32))
+        for suffix in (".safetensors", ".state.pt"):
+            ckpt(run, 32).with_suffix(suffix).unlink()  # as --keep-checkpoints prunes it
+        w.set_session(session)
+        qtbot.waitUntil(lambda: w.session.checkpoint == ckpt(run, 96), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: w.frames_received > 0, timeout=WAIT_MS)  # and it plays
+    finally:
+        w.release()
