@@ -187,12 +187,12 @@ def _screenshot(app, win, frames: int, out: Path, speed_after: int, timeout_s: f
     t_end = time.monotonic() + timeout_s
     while time.monotonic() < t_end:
         app.processEvents()
-        if win.frames_received >= frames and not win.playing:
+        if win.frames_total >= frames and not win.playing:  # over follow mode's switches too
             break
         time.sleep(0.005)
     else:
         print(
-            f"snd-player: only {win.frames_received} of {frames} frames played in {timeout_s:.0f} s",
+            f"snd-player: only {win.frames_total} of {frames} frames played in {timeout_s:.0f} s",
             file=sys.stderr,
         )
         win.close()

@@ -205,6 +205,8 @@ class MainWindow(QMainWindow):
         self.horizon = 0
         self.playing = False
         self.frames_received = 0
+        self.frames_total = 0  # over every session of this window (follow mode switches sessions)
+        self._run_end: int | None = None  # frames_total at which a play(n) ends
         self.frames_drawn = 0
         self.inference_ms = 0.0
         self._dirty = False
@@ -718,9 +720,16 @@ class MainWindow(QMainWindow):
     # -- controls -----------------------------------------------------------------------------------------
     def play(self, n: int | None = None) -> None:
         """Play on (n=None) or exactly n more steps then pause."""
+        self._run_end = None if n is None else self.frames_total + n
         self.command.emit("play" if n is None else "run", n)
 
+    def frames_left(self) -> int | None:
+        """Steps still to come of a ``play(n)`` (None: no such run), so that a new session (follow mode)
+        plays only the rest: ``--frames N --follow`` ends after N frames in all."""
+        return None if self._run_end is None else max(0, self._run_end - self.frames_total)
+
     def pause(self) -> None:
+        self._run_end = None
         self.command.emit("pause", None)
 
     def step(self) -> None:
@@ -880,6 +889,7 @@ class MainWindow(QMainWindow):
             self.basis = batch.basis
         self._newest = (batch.records[-1], len(self.timeline))
         self.frames_received += len(batch.records)
+        self.frames_total += len(batch.records)
         self._fps_steps += len(batch.records)
         self.inference_ms = batch.inference_ms
         if queue:

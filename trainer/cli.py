@@ -72,8 +72,9 @@ def train_main(argv: list[str]) -> int:
             _fail(problem)
         return 2
     except TrainingStopped as e:
-        print(f"trainer: {e}")
-        return 0
+        if env_rank() == 0:  # every rank stops after the same update; rank 0 says so for all
+            print(f"trainer: {e}")
+        return 0  # a requested stop with its checkpoint written is a success, on every rank (issue 29)
     except (TrainError, EnvError, CheckpointError, RunError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except RuntimeError as e:
@@ -85,9 +86,18 @@ def train_main(argv: list[str]) -> int:
         return 130
     except OSError as e:
         if e.errno == errno.ENOSPC and cfg is not None:
+            from trainer.checkpoint import list_checkpoints
+
+            where = f"no space left on device writing {e.filename or cfg.run_dir}"
+            if not list_checkpoints(Path(cfg.run_dir) / "checkpoints"):  # --resume would refuse: nothing to resume
+                return _fail(
+                    f"{where}; no checkpoint was written yet, so there is nothing to resume: free some space, then "
+                    f"start over with trainer train --run-dir {cfg.run_dir} --restart (sets the metrics written so "
+                    "far aside in an old-<time>/ folder)"
+                )
             return _fail(
-                f"no space left on device writing {e.filename or cfg.run_dir}; the checkpoints and metrics "
-                f"written before are intact: free some space, then trainer train --run-dir {cfg.run_dir} --resume"
+                f"{where}; the checkpoints and metrics written before are intact: free some space, then "
+                f"trainer train --run-dir {cfg.run_dir} --resume"
             )
         return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
     if rows and env_rank() == 0:

@@ -28,6 +28,7 @@ from trainer.agent import Agent, build_agent, load_agent, save_agent
 from trainer.checkpoint import (
     atomic_write,
     checkpoint_name,
+    foreign_files_warning,
     prune_checkpoints,
     save_torch,
 )
@@ -538,6 +539,8 @@ class Trainer:
         purge = self.global_step + 1 if self.global_step else None
         if self.dist.is_main:
             self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=purge)
+            if (foreign := foreign_files_warning(self.ckpt_dir)) is not None:
+                print(f"trainer: warning: {foreign}", file=sys.stderr)
             if self.global_step >= total:
                 _notice(f"{self.run_dir} is already at step {self.global_step:,} of {total:,}; nothing to do "
                         "(pass a larger --total-steps to train further)")  # fmt: skip
