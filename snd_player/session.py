@@ -182,6 +182,15 @@ class Session:
         self._keyframes: dict[int, _Keyframe] = {}
         self._keyframe()
 
+    def script(self, actions: list[int]) -> None:
+        """Play ``actions`` from step 0 of this episode instead of the agent's own (a trajectory replay,
+        :mod:`snd_player.trajectory`): the agent still sees every state and its outputs are recorded, the
+        env draws its randomness as always, and after the last scripted step the agent acts again. They
+        become the episode's known future, as after a seek."""
+        if self._t != 0:
+            raise SessionError(f"a script starts at step 0 of an episode, not at step {self._t}")
+        self._actions = [int(a) for a in actions]
+
     def set_greedy(self, greedy: bool) -> None:
         """Switch greedy/sampled actions; the known future of the episode no longer holds, so drop it."""
         greedy = bool(greedy)
