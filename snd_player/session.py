@@ -93,6 +93,9 @@ def _mix_seed(seed: int, episode: int, t: int) -> int:
 class Session:
     """An env and an agent stepped together; see the module docstring for the timeline."""
 
+    trajectory: Any = None
+    """The trajectory file this session replays (:func:`snd_player.trajectory.open_replay`), or None."""
+
     def __init__(
         self,
         agent: Any,
@@ -122,6 +125,7 @@ class Session:
         self.env_s = 0.0
         self._seekable: bool | None = None
         self._closed = False
+        self._script: tuple[int, int] | None = None  # (episode, steps) of a scripted episode
         self.reset(seed=self.seed)
 
     @classmethod
@@ -190,6 +194,16 @@ class Session:
         if self._t != 0:
             raise SessionError(f"a script starts at step 0 of an episode, not at step {self._t}")
         self._actions = [int(a) for a in actions]
+        self._script = (self.episode, len(self._actions))
+
+    @property
+    def script_left(self) -> int | None:
+        """Scripted steps left before the agent acts again (0 at the script's end); None without a script
+        in this episode."""
+        script = self._script
+        if script is None or script[0] != self.episode or self._done:
+            return None
+        return max(script[1] - self._t, 0)
 
     def set_greedy(self, greedy: bool) -> None:
         """Switch greedy/sampled actions; the known future of the episode no longer holds, so drop it."""

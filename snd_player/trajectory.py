@@ -344,9 +344,10 @@ def open_replay(
     checkpoint: str | Path | None = None,
     name: str = "trajectory",
     late_intrinsic: bool = False,
+    greedy: bool = False,
 ) -> Any:
     """A :class:`~snd_player.session.Session` of ``agent`` (a loaded checkpoint) at step 0 of ``traj``,
-    scripted with its actions. ``late_intrinsic`` wraps the agent for batched intrinsic passes, as the
+    scripted with its actions (``greedy``: how the agent acts after them). ``late_intrinsic`` wraps the agent for batched intrinsic passes, as the
     headless tools do (:class:`snd_player.record.LateIntrinsic`). Raises TrajectoryError if it does not fit."""
     from snd_player.record import LateIntrinsic
     from snd_player.session import Session
@@ -359,9 +360,11 @@ def open_replay(
         LateIntrinsic(agent) if late_intrinsic else agent,
         env,
         seed=traj.seed,
+        greedy=greedy,
         checkpoint=checkpoint,
     )
     session.script(list(traj.actions))
+    session.trajectory = traj
     return session
 
 

@@ -260,3 +260,78 @@ def test_bundled_trajectory_leaves_the_first_room_the_same_way_every_time(demo_a
     n = 24
     head = T.Trajectory(**{**traj.__dict__, "actions": traj.actions[:n], "chooser": traj.chooser[:n]})
     assert [(s.record.room, s.frame_hash, s.record.score) for s in replayed(demo_agent, head)] == first[:n]
+
+
+# ---- the window's engine: the file's end pauses ---------------------------------------------------------
+def test_stepper_pauses_at_the_end_of_the_file_then_the_agent_plays(demo_agent):
+    from snd_player.stepper import Stepper
+
+    traj = random_trajectory(20)
+    session = T.open_replay(demo_agent, traj)
+    session.keyframe_every = 8
+    batches, failures = [], []
+    st = Stepper(session, None, on_batch=batches.append, on_failed=failures.append, on_state=lambda _s: None)
+    st.ack = lambda: None
+    st.speed = 0.0
+
+    def play_out(limit: int = 200) -> list:
+        start = len(batches)
+        st.command("play")
+        for _ in range(limit):
+            if not st.playing:
+                break
+            st.tick()
+            st._in_flight = 0  # the window took every batch
+        return [r for b in batches[start:] for r in b.records]
+
+    recs = play_out()
+    assert not st.playing and [r.action for r in recs] == list(traj.actions)
+    assert failures == ["end of the trajectory after 20 steps: paused; Play hands the game to the agent"]
+    truth = env_only(traj)
+    assert [(r.room, T.frame_hash(r.frame), r.score) for r in recs] == truth
+    # seek back into the file: playing on stops at its end again, on the same frames
+    st.command("seek", 5)
+    st.tick()
+    st._in_flight = 0
+    again = play_out()
+    assert [r.t for r in again] == list(range(6, 20)) and len(failures) == 2
+    assert [T.frame_hash(r.frame) for r in again] == [h for _, h, _ in truth[6:]]
+    # Play at the end: the agent takes over from the same state (three steps, then the run pauses)
+    st.command("run", 3)
+    start = len(batches)
+    for _ in range(50):
+        if not st.playing:
+            break
+        st.tick()
+        st._in_flight = 0
+    assert [r.t for b in batches[start:] for r in b.records] == [20, 21, 22]
+    assert session.script_left == 0 and len(failures) == 2
+    st.close()
+
+
+def test_window_replays_a_trajectory_in_its_session_process(qtbot, tmp_path):
+    pytest.importorskip("pytestqt")
+    from PyQt6.QtCore import QSettings
+
+    from snd_player.main_window import MainWindow
+    from tests.test_player import WAIT_MS, collect
+
+    traj = random_trajectory(16)
+    path = T.save(tmp_path / "t.json", traj)
+    from trainer.agent import load_agent
+
+    session = T.open_replay(load_agent(DEMO), T.load(path), DEMO)
+    win = MainWindow(
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), session_process=True
+    )
+    qtbot.addWidget(win)
+    win.show()
+    win.set_speed(0.0)
+    win.set_session(session, autoplay=False)
+    got = collect(win)
+    win.play()
+    qtbot.waitUntil(lambda: len(got) >= 16 and not win.playing, timeout=WAIT_MS)
+    assert [r.action for r in got] == list(traj.actions)
+    assert [T.frame_hash(r.frame) for r in got] == [h for _, h, _ in env_only(traj)]
+    assert "end of the trajectory after 16 steps" in win.statusBar().currentMessage()
+    win.release()
