@@ -335,3 +335,26 @@ def test_window_replays_a_trajectory_in_its_session_process(qtbot, tmp_path):
     assert [T.frame_hash(r.frame) for r in got] == [h for _, h, _ in env_only(traj)]
     assert "end of the trajectory after 16 steps" in win.statusBar().currentMessage()
     win.release()
+
+
+# ---- compare --trajectory -------------------------------------------------------------------------------
+def test_compare_plays_the_file_on_both_sides_and_records_it(rnd_ckpt, tmp_path):
+    from snd_player.compare import Comparison
+    from tests.test_record import decode
+
+    traj = random_trajectory(10)
+    truth = [h for _, h, _ in env_only(traj)]
+    cmp = Comparison.open(DEMO, rnd_ckpt, trajectory=traj)
+    pairs = [cmp.step() for _ in range(10)]
+    for side in ("a", "b"):
+        assert [getattr(p, side).action for p in pairs] == list(traj.actions)
+        assert [T.frame_hash(getattr(p, side).frame) for p in pairs] == truth
+    assert pairs[0].seed == traj.seed
+    cmp.close()
+    path = T.save(tmp_path / "t.json", traj)
+    out = tmp_path / "ab.mp4"
+    from snd_player.record import main
+
+    argv = ["--compare", str(DEMO), str(rnd_ckpt), "--trajectory", str(path), "--out", str(out)]
+    assert main(argv) == 0
+    assert len(decode(out)) == 10
