@@ -358,3 +358,17 @@ def test_compare_plays_the_file_on_both_sides_and_records_it(rnd_ckpt, tmp_path)
     argv = ["--compare", str(DEMO), str(rnd_ckpt), "--trajectory", str(path), "--out", str(out)]
     assert main(argv) == 0
     assert len(decode(out)) == 10
+
+
+def test_procgen_trajectory_replays_exactly(tmp_path, needs_procgen):
+    """Procgen files carry its dynamics (distribution mode, random-action probability) instead of Atari's."""
+    from trainer.agent import load_agent
+
+    agent = load_agent(tiny_checkpoint(tmp_path, algo="rnd", env="procgen:coinrun"))
+    cfg = EnvConfig(env_id="procgen:coinrun", procgen_random_action_prob=0.5)
+    traj = T.Trajectory.from_steps(cfg, 3, np.random.default_rng(3).integers(0, 15, 12), "human")
+    assert set(traj.dynamics) == {"procgen_distribution_mode", "procgen_random_action_prob"}
+    back = T.load(T.save(tmp_path / "p.json", traj))
+    assert back == traj
+    truth = env_only(back)
+    assert [(s.record.room, s.frame_hash, s.record.score) for s in replayed(agent, back)] == truth
