@@ -175,6 +175,8 @@ class Session:
             obs, info = self.env.reset(seed=self.seed)
         else:
             obs, info = self.env.reset()
+        # a trajectory file can replay only an episode that began at a seeded reset
+        self.episode_seed: int | None = None if seed is None else self.seed
         if self.episode >= 0 and len(self.timeline):
             self.rooms.fold(self.timeline)
         self.episode += 1
@@ -195,6 +197,11 @@ class Session:
             raise SessionError(f"a script starts at step 0 of an episode, not at step {self._t}")
         self._actions = [int(a) for a in actions]
         self._script = (self.episode, len(self._actions))
+
+    @property
+    def played_actions(self) -> list[int]:
+        """The actions of this episode's steps 0..t-1 (what a trajectory file saves)."""
+        return list(self._actions[: self._t])
 
     @property
     def script_left(self) -> int | None:

@@ -110,6 +110,21 @@ class Trajectory:
         _check(traj, "trajectory")
         return traj
 
+    @classmethod
+    def from_session(cls, session: Any, chooser: Sequence[str] | str = "agent", note: str = "") -> Trajectory:
+        """The episode a :class:`~snd_player.session.Session` has played so far (steps 0..t-1), for File →
+        Save trajectory. Raises TrajectoryError when it cannot be replayed: no steps yet, or an episode that
+        did not begin at a seeded reset (the env carried on from the one before)."""
+        if session.episode_seed is None:
+            raise TrajectoryError(
+                "this episode did not start from a seed (it followed the previous one); press R to start one "
+                "from the seed box, then save"
+            )
+        actions = session.played_actions
+        if not actions:
+            raise TrajectoryError("no steps played in this episode yet; nothing to save")
+        return cls.from_steps(session.env.core.cfg, session.episode_seed, actions, chooser, note)
+
     def env_config(self, base: EnvConfig | None = None) -> EnvConfig:
         """``base`` (a checkpoint's env settings; default EnvConfig's) with this file's env and dynamics."""
         base = base or EnvConfig()

@@ -372,3 +372,24 @@ def test_procgen_trajectory_replays_exactly(tmp_path, needs_procgen):
     assert back == traj
     truth = env_only(back)
     assert [(s.record.room, s.frame_hash, s.record.score) for s in replayed(agent, back)] == truth
+
+
+def test_save_from_a_session_replays_its_episode(demo_agent, tmp_path):
+    """Trajectory.from_session (File → Save trajectory): the agent's own episode so far, replayed by another
+    session, gives the same frames; an episode that followed another without a seed is refused."""
+    from snd_player.session import Session
+    from trainer.envs import make_env
+
+    env = make_env(
+        T.Trajectory.from_steps(STICKY, 0, [0]).env_config(demo_agent.env_config), 5, render_rgb=True
+    )
+    session = Session(demo_agent, env, seed=5)
+    played = [session.step() for _ in range(15)]
+    traj = T.load(T.save(tmp_path / "t.json", T.Trajectory.from_session(session, "agent")))
+    assert (traj.seed, traj.dynamics, len(traj)) == (5, T.env_dynamics(STICKY), 15)
+    assert [s.frame_hash for s in replayed(demo_agent, traj)] == [T.frame_hash(r.frame) for r in played]
+    session.reset()  # the next episode, without a new seed
+    session.step()
+    with pytest.raises(T.TrajectoryError, match="did not start from a seed"):
+        T.Trajectory.from_session(session)
+    session.close()
