@@ -220,10 +220,13 @@ class Session:
             self._truncate_future()
 
     def _truncate_future(self) -> None:
-        del self._actions[self._t :]
-        for k in [k for k in self._keyframes if k > self._t]:
+        keep = self._t
+        if self._script is not None and self._script[0] == self.episode:
+            keep = max(keep, self._script[1])  # a script's steps do not depend on how the agent acts
+        del self._actions[keep:]
+        for k in [k for k in self._keyframes if k > keep]:
             del self._keyframes[k]
-        self.timeline.truncate(self._t)
+        self.timeline.truncate(keep)
 
     def _keyframe(self) -> None:
         if self._seekable is False or self._t in self._keyframes:

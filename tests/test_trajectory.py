@@ -121,6 +121,19 @@ def test_replay_is_exact_under_two_checkpoints_with_sticky_actions(demo_agent, r
         assert [h for _, h, _ in env_only(other)] != [h for _, h, _ in truth]
 
 
+def test_greedy_toggled_mid_replay_keeps_the_files_actions(demo_agent):
+    """The window's greedy switch drops the known future of an episode, but not a script's steps: they do
+    not depend on how the agent acts."""
+    traj = random_trajectory(12)
+    session = T.open_replay(demo_agent, traj)
+    recs = [session.step() for _ in range(4)]
+    session.set_greedy(True)
+    recs += [session.step() for _ in range(8)]
+    assert [r.action for r in recs] == list(traj.actions) and session.script_left == 0
+    assert [T.frame_hash(r.frame) for r in recs] == [h for _, h, _ in env_only(traj)]
+    session.close()
+
+
 def test_replay_stops_with_one_line_when_the_episode_ends_early(demo_agent):
     # five steps allowed, but the file claims more: the time limit ends the episode at step 4
     traj = random_trajectory(8)
