@@ -87,10 +87,13 @@ def side_label(session: Session) -> str:
 class Comparison:
     """Two sessions stepped in lock step (see the module docstring)."""
 
-    def __init__(self, a: Session, b: Session, seed: int = 0) -> None:
+    def __init__(self, a: Session, b: Session, seed: int = 0, trajectory: Any = None) -> None:
         if a.env_id != b.env_id:
             raise CompareError(f"cannot compare {a.env_id} with {b.env_id}: the agents play different games")
         self.sides = (a, b)
+        self.trajectory = trajectory
+        """A trajectory (``snd_player.trajectory``) both sides play in the first pair episode, or None; the
+        sessions must come from ``open_replay`` (its env dynamics) and ``seed`` be its seed."""
         self.seed = int(seed)
         self.episode = -1
         self._first = 0  # the pair episode that started from self.seed
@@ -98,23 +101,41 @@ class Comparison:
 
     @classmethod
     def open(
-        cls, a: str | Path, b: str | Path, seed: int = 0, greedy: bool = False, device: str = "cpu"
+        cls,
+        a: str | Path,
+        b: str | Path,
+        seed: int = 0,
+        greedy: bool = False,
+        device: str = "cpu",
+        trajectory: Any = None,
     ) -> Comparison:
         """Both sessions from checkpoint files or run folders; raises CompareError, RunError,
-        CheckpointError or EnvError, each with one line."""
+        CheckpointError or EnvError, each with one line. With a ``trajectory`` both play its actions on its
+        seed first (TrajectoryError when it is not of their game)."""
         from snd_player.session import Session
         from trainer.runs import resolve_target
 
         pa, _ = resolve_target(a)
         pb, _ = resolve_target(b)
         check_same_game(pa, pb)
-        sa = Session.from_checkpoint(pa, seed=seed, greedy=greedy, device=device)
+
+        def side(path: Path) -> Session:
+            if trajectory is None:
+                return Session.from_checkpoint(path, seed=seed, greedy=greedy, device=device)
+            from snd_player.trajectory import open_replay
+            from trainer.agent import load_agent
+
+            return open_replay(load_agent(path, device=device), trajectory, path, greedy=greedy)
+
+        if trajectory is not None:
+            seed = trajectory.seed
+        sa = side(pa)
         try:
-            sb = Session.from_checkpoint(pb, seed=seed, greedy=greedy, device=device)
+            sb = side(pb)
         except BaseException:
             sa.close()
             raise
-        return cls(sa, sb, seed=seed)
+        return cls(sa, sb, seed=seed, trajectory=trajectory)
 
     @property
     def a(self) -> Session:
@@ -145,6 +166,8 @@ class Comparison:
         self.episode_seed = self.seed + self.episode - self._first
         for s in self.sides:  # the k-th pair episode is the same level for both: seed + k
             s.reset(seed=self.episode_seed)
+            if self.trajectory is not None and self.episode == 0:
+                s.script(list(self.trajectory.actions))
         self._t = 0
         self._known = 0
         self._end: list[int | None] = [None, None]  # pair step at which each side's episode ended
@@ -262,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
+    p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="both play this trajectory file's actions on its seed; the window pauses at its end",
+    )
     p.add_argument("--size", default="1280x720", help="window size WxH (default 1280x720)")
     p.add_argument("--frames", type=int, default=None, help="play this many pair steps, then pause")
     p.add_argument("--screenshot", type=Path, default=None, help="after --frames, save a PNG and exit")
@@ -278,17 +307,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
+    from snd_player.trajectory import TrajectoryError, load
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
     from trainer.runs import RunError
 
     torch.set_num_threads(1)
     try:
-        cmp = Comparison.open(args.a, args.b, seed=args.seed, greedy=args.greedy)
-    except (CompareError, RunError, CheckpointError, EnvError, OSError) as e:
+        traj = None if args.trajectory is None else load(args.trajectory)
+        if traj is not None:  # the file's steps, then a pause (Play goes on with each agent's own actions)
+            args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
+        cmp = Comparison.open(args.a, args.b, seed=args.seed, greedy=args.greedy, trajectory=traj)
+    except (CompareError, RunError, CheckpointError, EnvError, TrajectoryError, OSError) as e:
         print(f"snd-player compare: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
     from snd_player.compare_window import run_window
+
+    if traj is not None and args.screenshot is None:
+        print(
+            f"snd-player compare: both agents play the {args.frames} steps of {args.trajectory}, then the window "
+            "pauses; Play goes on with each agent's own actions"
+        )
 
     rc = run_window(
         cmp, size=(w, h), frames=args.frames, screenshot=args.screenshot, normalised=args.normalised

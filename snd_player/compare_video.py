@@ -245,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--episodes", type=int, default=None, help="record this many pair episodes (default 1)")
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
+    p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="both play this trajectory file's actions on its seed; the video ends with it",
+    )
     p.add_argument("--normalised", action="store_true", help="plots normalised to 0..1 instead of two axes")
     p.add_argument("--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15)")
     p.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default")
@@ -278,10 +284,18 @@ def main(argv: list[str]) -> int:
         return fail(str(e))
     import torch
 
+    from snd_player.trajectory import TrajectoryError, load
+
     torch.set_num_threads(1)
     try:
-        cmp = Comparison.open(*args.compare, seed=args.seed, greedy=args.greedy, device=args.device)
-    except (CompareError, RunError, CheckpointError, EnvError, OSError) as e:
+        traj = None if args.trajectory is None else load(args.trajectory)
+        if traj is not None:  # the file's pair steps (or its first --frames)
+            args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
+            args.episodes = None
+        cmp = Comparison.open(
+            *args.compare, seed=args.seed, greedy=args.greedy, device=args.device, trajectory=traj
+        )
+    except (CompareError, RunError, CheckpointError, EnvError, TrajectoryError, OSError) as e:
         return fail(str(e).splitlines()[0])
     try:
         recorder = VideoRecorder(args.out, fps=args.fps, panels=False, scale=1, crf=args.crf)

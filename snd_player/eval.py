@@ -361,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="snd-player eval",
         description="Play N episodes of a checkpoint headless and write score, length, rooms and intrinsic "
         "reward statistics (JSON, plus one CSV row per episode).",
+        epilog="A trajectory's per-step signals: snd-player eval CKPT --trajectory FILE --out signals.csv "
+        "(see CKPT --trajectory FILE --help).",
     )
     p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint")
     p.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
@@ -475,6 +477,11 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a == "--trajectory" or a.startswith("--trajectory=") for a in argv):
+        from snd_player.trajectory_cli import eval_main  # per-step signals of a trajectory file
+
+        return eval_main(argv)
     args = build_parser().parse_args(argv)
     if args.episodes < 1:
         return _fail(f"--episodes must be at least 1, got {args.episodes}")

@@ -602,6 +602,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="play this trajectory file's actions (and seed) under the checkpoint; the video ends with it",
+    )
+    p.add_argument(
         "--scale",
         type=int,
         default=None,
@@ -663,6 +669,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--frames must be at least 1, got {args.frames}")
     if args.episodes is not None and args.episodes < 1:
         return _fail(f"--episodes must be at least 1, got {args.episodes}")
+    traj = None
+    if args.trajectory is not None:
+        from snd_player.trajectory import TrajectoryError, load
+
+        if args.episodes is not None:
+            return _fail("--trajectory plays the file's one episode; --episodes does not apply")
+        try:
+            traj = load(args.trajectory)
+        except TrajectoryError as e:
+            return _fail(str(e))
+        args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
     if args.frames is None and args.episodes is None:
         args.episodes = 1
     if not args.fps > 0:
@@ -681,17 +698,30 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from snd_player.session import Session
+    from snd_player.trajectory import TrajectoryError
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
 
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        session = Session.from_checkpoint(
-            args.checkpoint, seed=args.seed, greedy=args.greedy, device=args.device
-        )
-        session.agent = LateIntrinsic(session.agent)
-    except (CheckpointError, EnvError) as e:
+        if traj is not None:  # the file's actions, seed and env dynamics: snd_player.trajectory
+            from snd_player.trajectory import open_replay
+            from trainer.agent import load_agent
+
+            session = open_replay(
+                load_agent(args.checkpoint, device=args.device),
+                traj,
+                args.checkpoint,
+                str(args.trajectory),
+                late_intrinsic=True,
+            )
+        else:
+            session = Session.from_checkpoint(
+                args.checkpoint, seed=args.seed, greedy=args.greedy, device=args.device
+            )
+            session.agent = LateIntrinsic(session.agent)
+    except (CheckpointError, EnvError, TrajectoryError) as e:
         return _fail(str(e).splitlines()[0])
     except (OSError, RuntimeError) as e:
         return _fail(
