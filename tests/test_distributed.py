@@ -446,3 +446,54 @@ def test_resume_state_is_re_split_over_another_world_size():
         assert torch.equal(t2.reward_filter.rewems, rewems[2:])
     finally:
         torch.set_rng_state(torch_rng)
+
+
+# ---- a requested stop under torchrun (issue 29) -----------------------------------------------------------
+def test_a_rank_under_torchrun_outlives_the_forwarded_second_signal():
+    """torchrun forwards the SIGTERM it gets to every rank, and a Ctrl-C or `scancel` reaches the ranks as
+    well: each rank sees the stop twice. The second must not kill it before its checkpoint (outside
+    torchrun a second signal still stops at once)."""
+    code = (
+        "import os, signal, time\n"
+        "from trainer.stop import StopFlag\n"
+        "stop = StopFlag().install()\n"
+        "os.kill(os.getpid(), signal.SIGTERM); time.sleep(0.05)\n"
+        "os.kill(os.getpid(), signal.SIGTERM); time.sleep(0.05)\n"
+        "print(stop.name)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TORCHELASTIC_RUN_ID": "test"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "SIGTERM\n"), done.stderr[-2000:]
+    env.pop("TORCHELASTIC_RUN_ID")
+    alone = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert alone.returncode == -signal.SIGTERM
+
+
+def test_sigterm_to_the_launcher_stops_every_rank_with_one_line_and_exit_0(tmp_path):
+    """`kill -TERM` of a 2-rank job: a checkpoint, the stop line once (rank 0), exit 0 from the launcher.
+    Plain torchrun exits 1 with its SignalException traceback whatever the ranks did; trainer.launch is
+    torchrun with that one difference (docs/clusters-exit-status.md)."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "trainer.launch", *_torchrun(2)[3:]]
+    p = subprocess.Popen([*launch, *_cli(run, "--total-steps", "100k")], env=env, cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and not list_checkpoints(run / "checkpoints"):
+            assert p.poll() is None, p.stderr.read()[-2000:]
+            time.sleep(0.2)
+        assert list_checkpoints(run / "checkpoints"), "no checkpoint in time"
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, err[-3000:]
+    stops = [line for line in out.splitlines() if "SIGTERM received: stopped at step" in line]
+    assert len(stops) == 1 and "--resume" in stops[0], out
+    assert "Traceback" not in err, err[-3000:]
+    rows = _contiguous(run)
+    last = list_checkpoints(run / "checkpoints")[-1]
+    assert int(last.stem) == rows[-1]["global_step"] and last.with_suffix(".state.pt").is_file()

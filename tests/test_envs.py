@@ -342,6 +342,25 @@ def test_pool_reports_a_dead_worker() -> None:
                 venv.step(np.zeros(2, np.int64))
 
 
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_pool_workers_step_like_the_in_process_vec_env(start_method: str) -> None:
+    """Fresh worker processes find their target and config by module path (trainer.envs.vector, .ids) and,
+    given the same seed and actions, write the same frames and infos as the envs stepped in this process."""
+    cfg = dataclasses.replace(MR, frame_size=84, noop_max=30)
+    actions = np.random.default_rng(2).integers(0, 18, size=(12, 3))
+    runs = []
+    for workers in (0, 2):
+        with make_vec_env(cfg, 3, 5, workers, start_method) as venv:
+            first = venv.reset()
+            steps = [venv.step(a) for a in actions]
+            runs.append(
+                [first] + [x for obs, rew, done, info in steps for x in (obs, rew, done, *info.values())]
+            )
+    assert len(runs[0]) == len(runs[1]) == 1 + 12 * (3 + 11)
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
 # ---- Procgen --------------------------------------------------------------------------------------------
 
 
@@ -375,3 +394,26 @@ def test_procgen_check_env_and_vec_env() -> None:
         for _ in range(5):
             obs, reward, done, info = venv.step(np.array([7, 7]))
         assert reward.dtype == np.float32 and done.shape == (2,) and (info["room"] == -1).all()
+
+
+# ---- the package ----------------------------------------------------------------------------------------
+
+
+def test_every_name_imported_from_trainer_envs_is_there() -> None:
+    """trainer.envs is a package of modules; every ``from trainer.envs import X`` in the project still finds X
+    (the package re-exports them), so that moving code between its modules breaks no importer."""
+    import ast
+
+    import trainer.envs
+
+    root = Path(__file__).resolve().parents[1]
+    wanted: dict[str, str] = {}
+    for folder in ("trainer", "snd_player", "models", "scripts", "tests"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ImportFrom) and node.module == "trainer.envs" and node.level == 0:
+                    wanted.update({alias.name: str(path.relative_to(root)) for alias in node.names})
+    assert {"EnvConfig", "make_vec_env", "procgen_action_name", "_import_procgen"} <= wanted.keys()
+    missing = {name: where for name, where in wanted.items() if not hasattr(trainer.envs, name)}
+    assert missing == {}
+    assert set(trainer.envs.__all__) >= wanted.keys()

@@ -24,7 +24,8 @@ DEMO = Path(__file__).resolve().parents[1] / "snd_player" / "assets" / "demo.saf
 
 @pytest.mark.parametrize(
     "algo, env, noops, relu",
-    [("snd-v", "ALE/MontezumaRevenge-v5", 30, True), ("snd-v", "ALE/Gravitar-v5", 0, True),
+    [("snd-v", "ALE/MontezumaRevenge-v5", 30, True), ("snd-v", "ALE/Gravitar-v5", 30, True),
+     ("snd-v", "ALE/Solaris-v5", 0, True), ("snd-v", "procgen:climber", 0, True),
      ("rnd", "ALE/MontezumaRevenge-v5", 0, False), ("snd-std", "ALE/MontezumaRevenge-v5", 0, False),
      ("ppo", "ALE/MontezumaRevenge-v5", 0, False)],
 )  # fmt: skip

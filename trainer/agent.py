@@ -1,7 +1,7 @@
 """Build an agent (policy + motivation) from a config, save it, and load it back from a checkpoint.
 
 This is the one place a checkpoint turns into networks, used by ``trainer`` (resume, analyze) and by the
-player (``snd_player.session``), so what is trained, watched, recorded and evaluated is the same agent.
+player (``snd_player.core.session``), so what is trained, watched, recorded and evaluated is the same agent.
 """
 
 from __future__ import annotations
@@ -112,16 +112,22 @@ class Agent:
         return out
 
 
+def policy_width(cfg: TrainConfig) -> int:
+    """The policy width of a config, resolved or not (``TrainConfig.resolved`` fills it in)."""
+    return int(cfg.policy_width) if cfg.policy_width is not None else int(cfg.resolved().policy_width)
+
+
 def build_agent(cfg: TrainConfig, device: torch.device, seed: int | None = None) -> Agent:
     """A freshly initialised agent for a resolved config."""
     spec = env_spec(cfg.env_cfg)
     torch.manual_seed(cfg.seed if seed is None else seed)
     policy = ActorCritic(
-        spec.obs_shape, spec.num_actions, cfg.encoder, spec.is_procgen, critic_relu=bool(cfg.critic_relu)
-    ).to(device)
+        spec.obs_shape, spec.num_actions, cfg.encoder, spec.is_procgen, critic_relu=bool(cfg.critic_relu),
+        hidden=policy_width(cfg),
+    ).to(device)  # fmt: skip
     motivation = make_motivation(
         cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device,
-        cfg.seed if seed is None else seed, env_id=cfg.env,
+        cfg.seed if seed is None else seed, env_id=cfg.env, num_envs=cfg.num_envs,
     )  # fmt: skip
     return Agent(policy, motivation, cfg.env_cfg, spec, cfg, {}, device)
 
@@ -184,11 +190,12 @@ def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
     try:
         policy = ActorCritic(
             spec.obs_shape, spec.num_actions, encoder=cfg.encoder, procgen=spec.is_procgen,
-            critic_relu=bool(cfg.critic_relu),
+            critic_relu=bool(cfg.critic_relu), hidden=policy_width(cfg),
         )  # fmt: skip
         motivation = make_motivation(
-            cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env
-        )
+            cfg.algo, spec.obs_shape, spec.is_procgen, cfg.motivation, device, cfg.seed, env_id=cfg.env,
+            num_envs=cfg.num_envs,
+        )  # fmt: skip
     except (RuntimeError, ValueError) as e:  # e.g. a frame too small for the encoder's convolutions
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(

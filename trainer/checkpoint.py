@@ -205,16 +205,71 @@ def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.T
     return {k[len(p) :]: v for k, v in tensors.items() if k.startswith(p)}
 
 
-def list_checkpoints(ckpt_dir: Path) -> list[Path]:
-    """Step checkpoints in a folder, oldest first (names sort by step); ``best`` is not included."""
+STEP_DIGITS = 12
+"""A step file's name is the step in exactly this many ASCII digits (:func:`checkpoint_name`)."""
+STEP_SUFFIXES = (".safetensors", ".state.pt")
+"""The model and the resume state of one step."""
+
+
+def step_of(path: str | Path) -> int | None:
+    """The step of one of the trainer's own step files (``<12 ASCII digits>.safetensors`` or ``.state.pt``),
+    None for any other name. ASCII only: ``str.isdigit`` also accepts "²²" and "٣٢", which ``int`` then
+    refuses or reads as another number, and ``\\d`` in a regular expression matches them too."""
+    name = Path(path).name
+    for suffix in STEP_SUFFIXES:
+        stem = name[: -len(suffix)]
+        if name.endswith(suffix) and len(stem) == STEP_DIGITS and stem.isascii() and stem.isdigit():
+            return int(stem)
+    return None
+
+
+def step_files(ckpt_dir: Path) -> tuple[dict[int, list[Path]], list[Path]]:
+    """THE listing of a checkpoint folder, for every reader (trainer, resume, runs, player).
+
+    Returns the step files by step (model and/or resume state, regular files only) and the ``.safetensors``
+    files that are not the trainer's (anything but ``<12 digits>.safetensors`` and ``best.safetensors``),
+    which every caller leaves alone. Steps are numbers, never compared as text: a stray ``9.safetensors``
+    is not "newer" than ``000000000064.safetensors``.
+    """
     ckpt_dir = Path(ckpt_dir)
-    if not ckpt_dir.is_dir():
-        return []
-    return sorted(p for p in ckpt_dir.glob("*.safetensors") if p.stem.isdigit())
+    steps: dict[int, list[Path]] = {}
+    foreign: list[Path] = []
+    try:
+        entries = sorted(ckpt_dir.iterdir())
+    except OSError:  # no folder (yet), not a folder, unreadable: no checkpoint
+        return steps, foreign
+    for p in entries:
+        step = step_of(p)
+        if step is not None and p.is_file():
+            steps.setdefault(step, []).append(p)
+        elif p.name.endswith(".safetensors") and p.name != "best.safetensors":
+            foreign.append(p)
+    return dict(sorted(steps.items())), foreign
+
+
+def list_checkpoints(ckpt_dir: Path) -> list[Path]:
+    """Step checkpoints (the models) in a folder, oldest first by step number; ``best`` is not included,
+    nor any file the trainer did not name (see :func:`step_files`)."""
+    steps, _ = step_files(ckpt_dir)
+    return [p for files in steps.values() for p in files if p.name.endswith(".safetensors")]
+
+
+def foreign_files_warning(ckpt_dir: Path) -> str | None:
+    """One line naming the ``.safetensors`` files of ``ckpt_dir`` that are not the trainer's, or None."""
+    _, foreign = step_files(ckpt_dir)
+    if not foreign:
+        return None
+    more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+    names = ", ".join(p.name for p in foreign[:5]) + more
+    return (
+        f"{ckpt_dir}: {names} {'is' if len(foreign) == 1 else 'are'} not a checkpoint this trainer wrote "
+        f"(expected <{STEP_DIGITS}-digit step>.safetensors or best.safetensors); left alone, never pruned"
+    )
 
 
 def prune_checkpoints(ckpt_dir: Path, keep: int) -> None:
-    """Keep the newest ``keep`` step checkpoints (and their resume state); ``best`` is never removed."""
+    """Keep the newest ``keep`` step checkpoints by step number (and their resume state); ``best`` and
+    files the trainer did not name are never removed."""
     for p in list_checkpoints(ckpt_dir)[:-keep] if keep > 0 else []:
         p.unlink(missing_ok=True)
         p.with_suffix(".state.pt").unlink(missing_ok=True)

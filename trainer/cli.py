@@ -3,6 +3,7 @@
 trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv [--preset paper]
 trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32 [--json]
 trainer analyze CKPT --out features.png
+trainer presets --algo snd-v --env procgen:climber --preset paper [--json]
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from trainer.config import Algo, ConfigError, TrainConfig, apply_preset
 from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
 
-USAGE = """usage: trainer {train,bench,analyze} [options]
+USAGE = """usage: trainer {train,bench,analyze,presets} [options]
 
   train     train PPO with RND / SND-V / SND-STD / SND-VIC (or plain PPO); `trainer train --help`
   bench     env-only and full-training steps/s side by side; `trainer bench --help`
   analyze   t-SNE/PCA of a checkpoint's target features coloured by room; `trainer analyze --help`
+  presets   every hyper-parameter a `trainer train` run would use, its value and its source, then exit
 """
 
 
@@ -70,8 +72,9 @@ def train_main(argv: list[str]) -> int:
             _fail(problem)
         return 2
     except TrainingStopped as e:
-        print(f"trainer: {e}")
-        return 0
+        if env_rank() == 0:  # every rank stops after the same update; rank 0 says so for all
+            print(f"trainer: {e}")
+        return 0  # a requested stop with its checkpoint written is a success, on every rank (issue 29)
     except (TrainError, EnvError, CheckpointError, RunError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except RuntimeError as e:
@@ -83,9 +86,18 @@ def train_main(argv: list[str]) -> int:
         return 130
     except OSError as e:
         if e.errno == errno.ENOSPC and cfg is not None:
+            from trainer.checkpoint import list_checkpoints
+
+            where = f"no space left on device writing {e.filename or cfg.run_dir}"
+            if not list_checkpoints(Path(cfg.run_dir) / "checkpoints"):  # --resume would refuse: nothing to resume
+                return _fail(
+                    f"{where}; no checkpoint was written yet, so there is nothing to resume: free some space, then "
+                    f"start over with trainer train --run-dir {cfg.run_dir} --restart (sets the metrics written so "
+                    "far aside in an old-<time>/ folder)"
+                )
             return _fail(
-                f"no space left on device writing {e.filename or cfg.run_dir}; the checkpoints and metrics "
-                f"written before are intact: free some space, then trainer train --run-dir {cfg.run_dir} --resume"
+                f"{where}; the checkpoints and metrics written before are intact: free some space, then "
+                f"trainer train --run-dir {cfg.run_dir} --resume"
             )
         return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
     if rows and env_rank() == 0:
@@ -236,6 +248,25 @@ def bench_main(argv: list[str]) -> int:
     return 0
 
 
+def presets_main(argv: list[str]) -> int:
+    """`trainer presets [train options] [--json]`: the table of trainer.presets, without training."""
+    from trainer.presets import as_json, config_from_argv, render, rows
+
+    want_json = "--json" in argv
+    argv = [a for a in argv if a != "--json"]
+    try:
+        cfg = config_from_argv(argv)
+        table = rows(cfg)
+    except ConfigError as e:
+        for problem in e.problems:
+            _fail(problem)
+        return 2
+    except (EnvError, ValueError) as e:
+        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    print(as_json(table) if want_json else render(cfg, table))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -252,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         except ModuleNotFoundError:
             return _fail("analyze is not available in this build")
         return mod.main(rest)
-    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze")
+    if cmd == "presets":
+        return presets_main(rest)
+    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze, presets")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,17 @@ from typing import Annotated, Any, Literal
 
 import tyro
 
+from models.actor_critic import HIDDEN, PROCGEN_SNDV_HIDDEN
 from trainer.envs import EnvConfig, is_procgen
-from trainer.motivation import MotivationConfig
+from trainer.motivation import (
+    LEGACY_SNDV_PROCGEN_ETA,
+    MOTIVATION_ALGOS,
+    MotivationConfig,
+    game_name,
+    legacy_keep_prob,
+    paper_eta,
+    paper_keep_prob,
+)
 
 ALGOS = ("ppo", "rnd", "snd-v", "snd-std", "snd-vic")
 Algo = Literal["ppo", "rnd", "snd-v", "snd-std", "snd-vic"]
@@ -86,9 +95,10 @@ class PPOConfig:
     normalize_advantages: bool = False
     """Normalise the combined advantage per minibatch (paper False; CleanRL True)."""
     bootstrap_last_step: bool = True
-    """DEVIATION from both authors' codebases, which start GAE at t = T-2 so the last step of every rollout
-    gets advantage 0 and return 0 (snd-spec §3 quirk). We bootstrap it from V(s_T) by default; pass
-    --ppo.no-bootstrap-last-step to reproduce the quirk."""
+    """Bootstrap the last step of every rollout from V(s_T): the default, the textbook choice and a
+    DEVIATION from both authors' codebases, which start GAE at t = T-2 so that step gets advantage 0 and
+    return 0 (snd-spec §3 quirk). The paper preset reproduces the quirk (issue 22); either preset takes
+    this flag or its no- form."""
     baseline_inverted_done_mask: bool = False
     """DEVIATION: the authors' plain-PPO baseline passes `done` where it means `1 - done` (snd-spec §3 bug),
     so its GAE bootstraps only at terminal steps. We use the correct mask by default; set True to
@@ -128,10 +138,16 @@ class TrainConfig:
     restart: bool = False
     """Start over in a run folder that holds a run: its contents are first moved to old-<time>/ inside it."""
     preset: Literal["none", "paper"] = "none"
-    """paper: 128 envs x 128 steps, 128M steps on Atari / 64M on Procgen, per-game eta (snd-spec §4.1)."""
+    """paper: the authors' runs point by point (issue 22): 128 envs x 128 steps, 128M steps on Atari / 64M
+    on Procgen (snd-spec §4.1), no bootstrap of the rollout's last step (§3), float32 training passes on
+    CUDA, a 256-wide policy for Procgen SND-V. `trainer presets` prints every value with its source."""
     encoder: Literal["paper", "nature"] = "paper"
     """Policy encoder: paper (4x 3x3 convs on 96x96, snd-spec §2.1) or nature (Nature-DQN CNN on 84x84, as
     OpenAI RND and CleanRL), for comparisons with those codebases. nature sets --env-cfg.frame-size 84."""
+    policy_width: int | None = None
+    """Width of the policy's trunk output and heads. None = 512 (Iskandor's networks, michalnand's Atari
+    SND-V), and under --preset paper 256 for Procgen SND-V (michalnand procgen_exploration model_ppo.py
+    ``hidden_count = 256``; snd-spec §1.1). Checkpoints whose config lacks this field get 512."""
     critic_relu: bool | None = None
     """The critic reads the trunk's output after a ReLU (michalnand model_ppo.py: Linear 18432->512 then ReLU,
     feeding both heads; snd-spec §2.2) instead of raw (Iskandor PPO_AtariModules.py, §2.1). None = the source
@@ -140,8 +156,8 @@ class TrainConfig:
     amp: Literal["auto", "on", "off"] = "auto"
     """bf16 autocast for the networks' training passes (losses and the intrinsic reward stay float32).
     auto = on for the CPU (about 1.7x faster there) and for GPUs with native bf16 (compute capability 8.0,
-    Ampere, or newer; float32 on older ones, with one line saying so); on = bf16 whatever the GPU; off =
-    float32."""
+    Ampere, or newer; float32 on older ones, with one line saying so), except under --preset paper, which
+    trains in float32 on CUDA as the authors did; on = bf16 whatever the GPU; off = float32."""
     num_workers: int | None = None
     """Env worker processes (Atari). None = one per core, 0 = step envs in the main process."""
     max_minutes: float | None = None
@@ -167,6 +183,11 @@ class TrainConfig:
     """Environment preprocessing (the paper's wrapper by default)."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     motivation: MotivationConfig = field(default_factory=MotivationConfig)
+    defaults_version: tyro.conf.Suppress[int] = 2
+    """Which rules turned the None ("the paper's value") fields into the values a run records in its
+    config.json: 2 = issue 22's; 1 = before it (keep-mask 0.25 at any env count, SND-V climber eta 1,
+    no-ops for SND-V on Montezuma's Revenge only, bf16 on CUDA under --preset paper). Configs saved without
+    this field are 1, so old runs resume and replay as they were trained. Not a command-line option."""
 
     def validate(self) -> None:
         """One-line errors for bad values (called by ``resolved``, outside tyro, whose error box would
@@ -186,8 +207,17 @@ class TrainConfig:
     def procgen(self) -> bool:
         return is_procgen(self.env)
 
+    @property
+    def float32_on_cuda(self) -> bool:
+        """--preset paper with --amp auto trains in float32 on CUDA, as the authors did (issue 22); the CPU
+        keeps bf16 (about 1.7x faster there). Configs resolved before that (``defaults_version`` 1) keep
+        bf16."""
+        return self.preset == "paper" and self.amp == "auto" and self.defaults_version >= 2
+
     def resolved(self) -> TrainConfig:
-        """Fill in derived values: env id into env_cfg, 84x84 for the nature encoder, default budget."""
+        """Fill in derived values: env id into env_cfg, 84x84 for the nature encoder, default budget, and
+        every None that means "the paper's value" (no-ops, critic ReLU, policy width, eta, keep-mask), so
+        that config.json records what the run uses."""
         self.validate()
         env_cfg = dataclasses.replace(self.env_cfg, env_id=self.env)
         if self.encoder == "nature" and not self.procgen:
@@ -198,13 +228,39 @@ class TrainConfig:
         if total is None:
             total = paper_total_steps(self.env) if self.preset == "paper" else 10_000_000
         critic_relu = self.algo == "snd-v" if self.critic_relu is None else self.critic_relu
-        return dataclasses.replace(self, env_cfg=env_cfg, total_steps=total, critic_relu=critic_relu)
+        width = self.policy_width
+        if width is None:
+            width = paper_policy_width(self.algo, self.env) if self.preset == "paper" else HIDDEN
+        m = self.motivation
+        if self.algo in MOTIVATION_ALGOS:
+            eta = m.eta if m.eta is not None else paper_eta(self.algo, self.env, self.procgen)
+            keep = m.predictor_keep_prob
+            if keep is None:
+                keep = paper_keep_prob(self.algo, self.procgen, self.num_envs)
+            m = dataclasses.replace(m, eta=eta, predictor_keep_prob=keep)
+        return dataclasses.replace(
+            self, env_cfg=env_cfg, total_steps=total, critic_relu=critic_relu, policy_width=width, motivation=m
+        )  # fmt: skip
+
+
+NOOP_GAMES = ("montezumarevenge", "gravitar", "privateeye", "venture")
+"""Games michalnand's SND-V wrapper starts with 1-30 random no-ops (RLAgents ``WrapperMontezuma.py``, used
+for every atari_hard SND-V run; snd-spec §4.2)."""
 
 
 def paper_noop_max(algo: str, env_id: str) -> int:
-    """Random no-ops at reset in the code behind the algo's paper number: michalnand's Montezuma wrapper
-    (SND-V) plays 1-30, Iskandor's WrapperHardAtari (everything else) none (snd-spec §4.2)."""
-    return 30 if algo == "snd-v" and env_id == "ALE/MontezumaRevenge-v5" else 0
+    """Random no-ops at reset in the code behind the algo's paper number: michalnand's wrapper (SND-V)
+    plays 1-30 on Montezuma's Revenge, Gravitar, Private Eye and Venture; Iskandor's WrapperHardAtari
+    (everything else) none (snd-spec §4.2). Procgen has no no-ops."""
+    if is_procgen(env_id):
+        return 0
+    return 30 if algo == "snd-v" and game_name(env_id) in NOOP_GAMES else 0
+
+
+def paper_policy_width(algo: str, env_id: str) -> int:
+    """Width of the policy in the code behind the algo's paper number: 256 for Procgen SND-V (michalnand
+    ``model_ppo.py``), 512 otherwise (snd-spec §1.1, §2.1, §2.2)."""
+    return PROCGEN_SNDV_HIDDEN if algo == "snd-v" and is_procgen(env_id) else HIDDEN
 
 
 class ConfigError(ValueError):
@@ -259,6 +315,7 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     check("num_workers", cfg.num_workers, 0, None, integer=True, optional=True)
     check("torch_threads", cfg.torch_threads, 1, None, integer=True, optional=True)
     check("max_minutes", cfg.max_minutes, 0, None, lo_open=True, optional=True)
+    check("policy_width", cfg.policy_width, 1, None, integer=True, optional=True)
     e = cfg.env_cfg
     check("env_cfg.frame_size", e.frame_size, *FRAME_SIZE_RANGE, integer=True)
     check("env_cfg.frame_stack", e.frame_stack, *FRAME_STACK_RANGE, integer=True)
@@ -310,7 +367,7 @@ def apply_preset(cfg: TrainConfig, preset: str) -> TrainConfig:
             preset="paper",
             num_envs=128,
             total_steps=None,
-            ppo=dataclasses.replace(cfg.ppo, rollout_steps=128),
+            ppo=dataclasses.replace(cfg.ppo, rollout_steps=128, bootstrap_last_step=False),
         )
     return cfg
 
@@ -323,16 +380,40 @@ def to_dict(cfg: TrainConfig) -> dict[str, Any]:
 
 
 LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "TrainConfig": {"critic_relu": False},
+    "TrainConfig": {"critic_relu": False, "policy_width": HIDDEN, "defaults_version": 1},
     "EnvConfig": {"sticky_per_frame": False},
 }
 """Fields added after configs were first saved, with the behaviour those older configs were trained with
-(issue 9): a checkpoint or run folder without them replays and resumes as before."""
+(issue 9, issue 22): a checkpoint or run folder without them replays and resumes as before."""
+
+
+def legacy_resolved(cfg: TrainConfig) -> TrainConfig:
+    """A ``defaults_version`` 1 config with its "paper value" Nones filled by the rules it was trained
+    under (issue 22 changed them): keep-mask 0.25 for RND and Atari SND-V at any env count, SND-V climber
+    eta 1, no-ops for SND-V on Montezuma's Revenge only. Filled here, explicitly, so that ``resolved``
+    (resume) and the player see the values the run used, not today's rules."""
+    procgen = cfg.procgen
+    m = cfg.motivation
+    if cfg.algo in MOTIVATION_ALGOS:
+        eta = m.eta
+        if eta is None and cfg.algo == "snd-v" and procgen:
+            eta = LEGACY_SNDV_PROCGEN_ETA.get(game_name(cfg.env), 0.5)
+        elif eta is None:
+            eta = paper_eta(cfg.algo, cfg.env, procgen)
+        keep = m.predictor_keep_prob
+        keep = keep if keep is not None else legacy_keep_prob(cfg.algo, procgen)
+        m = dataclasses.replace(m, eta=eta, predictor_keep_prob=keep)
+    env_cfg = cfg.env_cfg
+    if env_cfg.noop_max is None:
+        old = 30 if cfg.algo == "snd-v" and cfg.env == "ALE/MontezumaRevenge-v5" else 0
+        env_cfg = dataclasses.replace(env_cfg, noop_max=old)
+    return dataclasses.replace(cfg, motivation=m, env_cfg=env_cfg)
 
 
 def from_dict(d: dict[str, Any]) -> TrainConfig:
     """Inverse of ``to_dict``; unknown keys (from a newer version) are ignored, and missing ones take
-    ``LEGACY_DEFAULTS`` where the behaviour changed, else the current default."""
+    ``LEGACY_DEFAULTS`` where the behaviour changed, else the current default. A config saved before
+    issue 22 gets the values its "paper value" Nones meant then (``legacy_resolved``)."""
 
     def build(cls: type, values: dict[str, Any]) -> Any:
         kwargs: dict[str, Any] = {}
@@ -351,4 +432,5 @@ def from_dict(d: dict[str, Any]) -> TrainConfig:
             kwargs[f.name] = v
         return cls(**kwargs)
 
-    return build(TrainConfig, d)
+    cfg = build(TrainConfig, d)
+    return legacy_resolved(cfg) if cfg.defaults_version < 2 else cfg

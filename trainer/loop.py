@@ -28,6 +28,7 @@ from trainer.agent import Agent, build_agent, load_agent, save_agent
 from trainer.checkpoint import (
     atomic_write,
     checkpoint_name,
+    foreign_files_warning,
     prune_checkpoints,
     save_torch,
 )
@@ -81,13 +82,17 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast_for(device: torch.device, amp: str) -> contextlib.AbstractContextManager | None:
+def autocast_for(
+    device: torch.device, amp: str, float32_on_cuda: bool = False
+) -> contextlib.AbstractContextManager | None:
     """bf16 autocast where it is safe: convs and matmuls in bf16, losses cast to float32 by the callers.
 
     On CUDA, ``auto`` needs native bf16 (compute capability 8.0, Ampere, or newer): older GPUs emulate it,
     slower than float32, and ``torch.cuda.is_bf16_supported()`` says True for some of them anyway. They
-    train in float32, with one line saying so; ``on`` forces bf16 there."""
-    if amp == "off":
+    train in float32, with one line saying so; ``on`` forces bf16 there. ``float32_on_cuda``
+    (``TrainConfig.float32_on_cuda``: --preset paper) makes ``auto`` float32 on CUDA, as the authors
+    trained; the CPU keeps bf16."""
+    if amp == "off" or (amp == "auto" and float32_on_cuda and device.type == "cuda"):
         return None
     if device.type == "cuda" and amp == "auto":
         major, minor = torch.cuda.get_device_capability(device)
@@ -235,7 +240,7 @@ class Trainer:
         self.collect_threads = cfg.torch_threads or (1 if envs_elsewhere else all_threads)
         self.update_threads = cfg.torch_threads or all_threads
         seed_everything(cfg.seed)
-        self.autocast = autocast_for(self.device, cfg.amp)
+        self.autocast = autocast_for(self.device, cfg.amp, cfg.float32_on_cuda)
         self.agent: Agent = build_agent(self.run_cfg, self.device)
         self.policy = self.agent.policy
         self.motivation = self.agent.motivation
@@ -534,6 +539,8 @@ class Trainer:
         purge = self.global_step + 1 if self.global_step else None
         if self.dist.is_main:
             self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=purge)
+            if (foreign := foreign_files_warning(self.ckpt_dir)) is not None:
+                print(f"trainer: warning: {foreign}", file=sys.stderr)
             if self.global_step >= total:
                 _notice(f"{self.run_dir} is already at step {self.global_step:,} of {total:,}; nothing to do "
                         "(pass a larger --total-steps to train further)")  # fmt: skip

@@ -52,9 +52,19 @@ SND_STD_ETA = {
 }
 """SND-STD's per-game eta, Iskandor/SND ``config/ppo.config.json`` (snd-spec §1.2)."""
 
-SNDV_PROCGEN_ETA = {"caveflyer": 2.0, "coinrun": 1.0, "jumper": 1.0, "climber": 1.0}
+SNDV_PROCGEN_ETA = {"caveflyer": 2.0, "coinrun": 1.0, "jumper": 1.0, "climber": 0.5}
 """SND-V's eta in the runs behind the paper's Procgen numbers, recomputed from michalnand's logs
-(snd-spec §1.1: caveflyer ``ppo_cnd_2``, the others ``cnd_1``); other Procgen games get 0.5 (variant 0)."""
+(snd-spec §1.1): caveflyer 2 (``ppo_cnd_2``), coinrun and jumper 1 (``cnd_1``), climber 0.5 (its ``cnd_0`` and
+``cnd_1`` configs are identical, ``int_reward_coeff = 0.5``; issue 22, snd before it used 1); other Procgen
+games get 0.5 (variant 0)."""
+
+LEGACY_SNDV_PROCGEN_ETA = {**SNDV_PROCGEN_ETA, "climber": 1.0}
+"""What configs resolved before issue 22 (``defaults_version`` 1) meant by SND-V eta None."""
+
+PAPER_ENVS = 128
+"""Parallel envs of every author config (snd-spec §4.1)."""
+KEEP_ALL_ENVS = 32
+"""michalnand ``AgentPPOCND.py``: the predictor keep-mask is "25% for 128 envs, 100% for 32 envs"."""
 
 
 @dataclass
@@ -63,8 +73,9 @@ class MotivationConfig:
 
     eta: float | None = None
     """Intrinsic reward scale, r_int = clip(eta * error, 0, 1). None = the paper's per-algo/per-env value
-    (snd-spec §1.1-§1.3, §4.1): RND 1, SND-V 0.5 Atari / per game on Procgen (caveflyer 2; coinrun, jumper,
-    climber 1), SND-VIC 0.25 Atari / 0.5 Procgen, SND-STD per game."""
+    (snd-spec §1.1-§1.3, §4.1): RND 1, SND-V 0.5 Atari / per game on Procgen (caveflyer 2; coinrun, jumper
+    1; climber 0.5), SND-VIC 0.25 Atari / 0.5 Procgen, SND-STD per game. A run records the value it used
+    in its config.json; `trainer presets` prints it with its source."""
     lr: float = 1e-4
     """Adam learning rate of predictor and target (both codebases: 1e-4; snd-spec §4.1)."""
     schedule: Literal["auto", "michalnand", "iskandor"] = "auto"
@@ -79,8 +90,11 @@ class MotivationConfig:
     trains motivation once per PPO minibatch, 4 PPO epochs)."""
     predictor_keep_prob: float | None = None
     """Probability of keeping each element of the predictor loss (RND's "proportion of experience", per
-    element). None = paper: RND 0.25 (Iskandor), SND-V 0.25 Atari / 1.0 Procgen (michalnand
-    ``cnd_dropout`` 0.75 / 0.0), SND-STD and SND-VIC 1.0 (plain MSE)."""
+    element). None = paper at this env count: RND and Atari SND-V min(1, 32 / num_envs), which is the
+    authors' 0.25 at their 128 envs (michalnand ``AgentPPOCND.py``: "25% for 128 envs, 100% for 32 envs";
+    ``cnd_dropout`` 0.75, Iskandor ``RNDModelAtari`` keep 0.25), Procgen SND-V 1.0 (``cnd_dropout``
+    0.0), SND-STD and SND-VIC 1.0 (plain MSE). A run records the value it used in its config.json
+    (issue 22)."""
     state_norm: bool | None = None
     """Normalise the networks' input as clamp((s - mu) / sigma, -1, 1) with running per-pixel statistics.
     None = paper: on for Atari SND-V (michalnand ``normalise_state_mean/std``), off for Procgen SND-V and
@@ -152,6 +166,21 @@ def paper_eta(algo: str, env_id_or_game: str, is_procgen: bool) -> float:
     if algo == "snd-std":
         return SND_STD_ETA.get(game_name(env_id_or_game), 1.0)
     raise ValueError(f"unknown algo {algo!r}; valid: ppo, {', '.join(MOTIVATION_ALGOS)}")
+
+
+def paper_keep_prob(algo: str, is_procgen: bool, num_envs: int) -> float:
+    """The predictor loss's keep probability that gives the predictor the authors' experience per update at
+    ``num_envs`` parallel envs: min(1, 32 / num_envs) for RND and Atari SND-V (0.25 at the paper's 128),
+    1 for Procgen SND-V, SND-STD and SND-VIC (snd-spec §1.1, §2.3; issue 22)."""
+    if algo == "rnd" or (algo == "snd-v" and not is_procgen):
+        return min(1.0, KEEP_ALL_ENVS / max(1, int(num_envs)))
+    return 1.0
+
+
+def legacy_keep_prob(algo: str, is_procgen: bool) -> float:
+    """What configs resolved before issue 22 (``defaults_version`` 1) meant by keep None: 0.25 at any env
+    count for RND and Atari SND-V."""
+    return {"rnd": 0.25, "snd-v": 1.0 if is_procgen else 0.25}.get(algo, 1.0)
 
 
 class Motivation:
@@ -287,7 +316,11 @@ class Motivation:
 
     def prepare(self, obs: torch.Tensor) -> torch.Tensor:
         """uint8 obs -> the networks' input: newest frame, then the variant's normalisation."""
-        x = self.frames(obs)
+        return self.normalise(self.frames(obs))
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Float frames in [0, 1] (N, c, H, W) -> the networks' input; not in place, so saliency maps can
+        perturb the frame and differentiate through it (``snd_player.core.saliency``)."""
         return self.normaliser.normalize_state(x) if self.normaliser is not None else x
 
     def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
@@ -333,12 +366,13 @@ class Motivation:
 
 class RNDMotivation(Motivation):
     """The paper's RND baseline (Iskandor ``RNDModelAtari``, snd-spec §2.3): frozen random target, input
-    minus the running per-pixel mean, error 1/2 sum_k (T - P)^2, predictor loss keep-mask 0.25."""
+    minus the running per-pixel mean, error 1/2 sum_k (T - P)^2, predictor loss keep-mask 0.25 at
+    128 envs (``paper_keep_prob``)."""
 
     error_reduction = "half_sum"
 
-    def prepare(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.normaliser.center(self.frames(obs))
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return self.normaliser.center(x)
 
     def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:
         x = self.prepare(states[idx])
@@ -456,11 +490,14 @@ def make_motivation(
     device: torch.device,
     seed: int,
     env_id: str | None = None,
+    num_envs: int = PAPER_ENVS,
 ) -> Motivation | None:
     """The motivation of ``algo`` (None for plain ``ppo``) with its networks initialised from ``seed``.
 
-    ``env_id`` only matters when ``cfg.eta`` is None and algo is ``snd-std``, whose paper eta is per game;
-    without it SND-STD gets 1 (its value on Montezuma's Revenge).
+    ``env_id`` only matters when ``cfg.eta`` is None and the paper eta is per game (SND-STD, Procgen
+    SND-V); without it SND-STD gets 1 (its value on Montezuma's Revenge). ``num_envs`` (over all ranks)
+    only matters when ``cfg.predictor_keep_prob`` is None (``paper_keep_prob``); a training config
+    records both resolved, so the trainer and the player pass explicit values.
     """
     if algo == "ppo":
         return None
@@ -474,7 +511,7 @@ def make_motivation(
     schedule = cfg.schedule if cfg.schedule != "auto" else ("michalnand" if algo == "snd-v" else "iskandor")
     keep = cfg.predictor_keep_prob
     if keep is None:
-        keep = {"rnd": 0.25, "snd-v": 1.0 if is_procgen else 0.25}.get(algo, 1.0)
+        keep = paper_keep_prob(algo, is_procgen, num_envs)
     state_norm = cfg.state_norm if cfg.state_norm is not None else (algo == "snd-v" and not is_procgen)
 
     # initialise from the seed alone, whatever the global RNG state, so a seed names one motivation

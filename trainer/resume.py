@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from trainer.agent import load_agent
-from trainer.checkpoint import CheckpointError, read_metadata
+from trainer.checkpoint import CheckpointError, read_metadata, step_files
 from trainer.config import TrainConfig
 from trainer.metrics import read_metrics
 
@@ -35,10 +35,9 @@ class ResumeError(ValueError):
     """A run folder that cannot be resumed or started in; the message is one line and names the way out."""
 
 
-_STEP_FILE = re.compile(r"(\d{12})\.(safetensors|state\.pt)")
 # checkpoint.atomic_write's temp files: "." + final name + "." + mkstemp's 8 random characters + ".tmp"
 _OUR_TEMP = re.compile(
-    r"\.(?:\d{12}\.safetensors|\d{12}\.state\.pt|best\.safetensors|config\.json)\.[a-z0-9_]{8}\.tmp"
+    r"\.(?:[0-9]{12}\.safetensors|[0-9]{12}\.state\.pt|best\.safetensors|config\.json)\.[a-z0-9_]{8}\.tmp"
 )
 _STATE_TYPES: dict[str, type | tuple[type, ...]] = {
     "global_step": int,
@@ -122,11 +121,9 @@ def _check_model(model: Path, state: dict[str, Any], cfg: TrainConfig | None) ->
 
 
 def _steps(ckpt_dir: Path) -> list[int]:
-    """Steps that have a model or a resume state file, newest first."""
-    if not ckpt_dir.is_dir():
-        return []
-    found = {int(m.group(1)) for p in ckpt_dir.iterdir() if (m := _STEP_FILE.fullmatch(p.name))}
-    return sorted(found, reverse=True)
+    """Steps that have a model or a resume state file, newest first (the one listing,
+    :func:`trainer.checkpoint.step_files`)."""
+    return sorted(step_files(ckpt_dir)[0], reverse=True)
 
 
 def holds_a_run(run_dir: Path) -> str | None:

@@ -16,13 +16,14 @@ Layout written by ``trainer train``::
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata
+from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata, step_of
 from trainer.metrics import read_metrics
 
 try:
@@ -139,14 +140,15 @@ class Run:
             if not steps:
                 raise RunError(f"{self.path}: no checkpoint yet (expected {self.ckpt_dir}/<step>.safetensors)")
             return steps[-1]
-        try:
-            step = int(str(which).replace("_", "").replace(",", ""))
-        except ValueError:
-            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number") from None
+        digits = str(which).replace("_", "").replace(",", "")
+        # ASCII digits only: int() would take " 32", "+32" and "٣٢", and "²²" (isdigit) made it raise
+        if not (digits.isascii() and digits.isdigit()):
+            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number (0-9)")
+        step = int(digits)
         for p in steps:
-            if int(p.stem) == step:
+            if step_of(p) == step:
                 return p
-        have = ", ".join(str(int(p.stem)) for p in steps) or "none"
+        have = ", ".join(str(step_of(p)) for p in steps) or "none"
         raise RunError(f"{self.path}: no checkpoint at step {step} (have: {have})")
 
 
@@ -185,7 +187,8 @@ class MetricsTail:
     """Reads a metrics.jsonl that a live trainer appends to, a few new bytes at a time.
 
     Each :meth:`poll` reads only the bytes added since the previous one; a partial last line is kept until
-    its newline arrives, and a complete line that is not JSON is skipped (never an exception). When the
+    its newline arrives, and a complete line that is not JSON is skipped (never an exception), as is a row
+    with a number that cannot be drawn (:func:`metric_row_problem`; kept in :attr:`bad_rows`). When the
     file is replaced or shrinks (a resume cuts it back to its checkpoint's updates) reading starts over and
     ``poll`` says so, so the caller drops what it had.
     """
@@ -195,6 +198,8 @@ class MetricsTail:
         self._offset = 0
         self._partial = b""
         self._inode: int | None = None
+        self._line = 0  # complete lines read so far, for the line numbers of bad rows
+        self.bad_rows: list[tuple[int, str]] = []  # (line number, why) of rows skipped as unreadable numbers
 
     def poll(self) -> tuple[list[dict[str, Any]], bool]:
         """``(new complete rows, restarted)``; restarted is True when earlier rows no longer hold."""
@@ -204,7 +209,7 @@ class MetricsTail:
             return [], False
         restarted = False
         if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self._offset:
-            self._offset, self._partial, restarted = 0, b"", True
+            self._offset, self._partial, self._line, restarted = 0, b"", 0, True
         self._inode = st.st_ino
         if st.st_size == self._offset:
             return [], restarted
@@ -218,23 +223,44 @@ class MetricsTail:
         *lines, self._partial = (self._partial + data).split(b"\n")
         rows = []
         for line in lines:
+            self._line += 1
             try:
-                row = json.loads(line)
+                row = json.loads(line)  # Python's json reads NaN, Infinity and 1e400: checked below
             except ValueError:
                 continue
-            if isinstance(row, dict):
-                rows.append(row)
+            if not isinstance(row, dict):
+                continue
+            why = metric_row_problem(row)
+            if why is not None:  # NaN or 1e400 (inf) in a row broke every poll of the player (issue 30)
+                self.bad_rows.append((self._line, why))
+                continue
+            rows.append(row)
         return rows, restarted
+
+
+def metric_row_problem(row: dict[str, Any]) -> str | None:
+    """Why a metrics row cannot be drawn, or None: ``global_step`` must be a whole number >= 0 and every
+    number finite (the trainer writes null for a NaN; JSON's 1e400 reads as inf)."""
+    step = row.get("global_step")
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step < 0 \
+            or step != int(step):  # fmt: skip
+        return f"global_step is {step!r}, expected a whole number >= 0"
+    for key, value in row.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{key} is {value!r}, expected a finite number"
+    return None
 
 
 # ---- the trainer's side: one trainer per run folder ------------------------------------------------
 LOCK_NAME = ".lock"
+"""Who holds the folder ("pid N on HOST"), for the refusal to name; the lock itself is on the folder."""
 
 
 class RunLock:
-    """An exclusive ``flock`` on ``<run>/.lock`` held by one trainer. The kernel drops it when the process
-    ends however it ends (kill -9 included), so a crash never leaves a folder locked; a stale ``.lock``
-    file is harmless because the file's presence means nothing, only the lock on it."""
+    """An exclusive ``flock`` on the run folder itself (opened ``O_RDONLY | O_DIRECTORY``), held by one
+    trainer. A folder is not deleted by accident while its trainer runs, where a lock file was (issue 30:
+    deleting ``.lock`` let a second trainer in). The kernel drops the lock when the process ends however it
+    ends (kill -9 included), so a crash never leaves a folder locked."""
 
     def __init__(self, run_dir: Path, fd: int | None) -> None:
         self.run_dir = run_dir
@@ -242,6 +268,8 @@ class RunLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            if _holder(self.run_dir)[1] == os.getpid():
+                (self.run_dir / LOCK_NAME).unlink(missing_ok=True)
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 
@@ -252,27 +280,89 @@ class RunLock:
         self.release()
 
 
+def _holder(run_dir: Path) -> tuple[str, int | None]:
+    """What ``<run>/.lock`` says ("pid N on HOST", or "another process") and N when HOST is this host.
+    Read without blocking and only from a regular file (a FIFO there once hung the trainer)."""
+    from trainer.validate import open_regular
+
+    try:
+        with open_regular(run_dir / LOCK_NAME) as f:
+            text = f.read(200).decode(errors="replace").strip()
+    except (OSError, ValueError):
+        return "another process", None
+    parts = text.split()
+    pid = None
+    if len(parts) == 4 and parts[0] == "pid" and parts[1].isascii() and parts[1].isdigit():
+        pid = int(parts[1]) if parts[3] == socket.gethostname() else None
+    return text or "another process", pid
+
+
+def _live_trainer(run_dir: Path, pid: int | None) -> bool:
+    """True when ``pid`` (from ``.lock``) is another process of this host that is alive and has a file of
+    ``run_dir`` open (its metrics, its lock): a trainer that this folder's flock does not show, such as one
+    that locked only the old ``.lock`` file. A pid reused by an unrelated process does not count."""
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's: cannot look further, so the safe answer
+    fd_dir = Path(f"/proc/{pid}/fd")
+    if not fd_dir.is_dir():
+        return True  # no /proc (macOS): alive is all that can be known
+    try:
+        here = str(run_dir.resolve())
+        for fd in fd_dir.iterdir():
+            target = os.readlink(fd)
+            if target == here or target.startswith(here + os.sep):
+                return True
+    except OSError:
+        return True
+    return False
+
+
 def lock_run_dir(run_dir: str | Path) -> RunLock:
-    """Hold ``run_dir`` for this process, creating the folder; RunError (one line) when a live process holds
-    it. The holder's pid and host are written into the lock file so the refusal can name them."""
+    """Hold ``run_dir`` for this process, creating the folder; RunError (one line) when a live trainer holds
+    it. The holder's pid and host are written into ``<run>/.lock`` (replaced whole, whatever was there) so
+    the refusal can name them."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # no flock on this platform (Windows): run unlocked rather than not at all
         return RunLock(run_dir, None)
-    path = run_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
         os.close(fd)
         raise RunError(
-            f"{run_dir}: a trainer is already running in this folder ({holder}); wait for it to end, stop it, "
-            "or pick another --run-dir"
+            f"{run_dir}: a trainer is already running in this folder ({_holder(run_dir)[0]}); wait for it to "
+            "end, stop it, or pick another --run-dir"
         ) from None
+    except OSError:
+        pass  # a file system without flock on folders: the pid check below is what is left
     except BaseException:
         os.close(fd)
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    text, pid = _holder(run_dir)
+    if _live_trainer(run_dir, pid):
+        os.close(fd)
+        raise RunError(
+            f"{run_dir}: a trainer is already running in this folder ({text}, alive); wait for it to end, stop "
+            "it, or pick another --run-dir"
+        )
+    _write_holder(run_dir)
     return RunLock(run_dir, fd)
+
+
+def _write_holder(run_dir: Path) -> None:
+    """``pid N on HOST`` into ``<run>/.lock``, written beside it and renamed over it (so a FIFO or any other
+    non-file there is replaced, never opened); a folder of that name is left, the lock does not need it."""
+    from trainer.checkpoint import atomic_write
+
+    try:
+        text = f"pid {os.getpid()} on {socket.gethostname()}\n"
+        atomic_write(run_dir / LOCK_NAME, lambda tmp: tmp.write_text(text))
+    except OSError:
+        pass

@@ -4,17 +4,24 @@ Schedulers (SLURM, Kubernetes, systemd, ``docker stop``) send SIGTERM some time 
 presses Ctrl-C. The handler only records which signal came: the loop checks :attr:`StopFlag.requested`
 between updates, then writes a checkpoint with its resume state and flushes the metrics (nothing that can
 fail or take a lock runs inside a handler). The first signal also puts the default handlers back, so a
-second Ctrl-C (KeyboardInterrupt) or SIGTERM stops at once.
+second Ctrl-C (KeyboardInterrupt) or SIGTERM stops at once; not under torchrun, whose ranks get each stop
+twice (from the launcher, which forwards it, and from the terminal or scheduler).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType
 from typing import Any
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def under_torchrun() -> bool:
+    """True in a rank that torchrun (or ``python -m trainer.launch``) started: it sets TORCHELASTIC_RUN_ID."""
+    return bool(os.environ.get("TORCHELASTIC_RUN_ID"))
 
 
 class StopFlag:
@@ -33,7 +40,13 @@ class StopFlag:
         return signal.Signals(self.signum).name if self.signum is not None else ""
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.signum = signum
+        if self.signum is None:
+            self.signum = signum
+        if under_torchrun():
+            # torchrun forwards the signal it gets to every rank, and a Ctrl-C or `scancel` reaches the ranks
+            # too: each rank then sees the same stop twice, and the second must not kill it mid-checkpoint.
+            # torchrun's --shutdown-timeout (30 s) ends in SIGKILL: that is the hard stop here.
+            return
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

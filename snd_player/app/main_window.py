@@ -94,6 +94,8 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         self.horizon = 0
         self.playing = False
         self.frames_received = 0
+        self.frames_total = 0  # over every session of this window (follow mode switches sessions)
+        self._run_end: int | None = None  # frames_total at which a play(n) ends
         self.frames_drawn = 0
         self.inference_ms = 0.0
         self._dirty = False

@@ -42,9 +42,16 @@ class Playback:
     # -- controls -----------------------------------------------------------------------------------------
     def play(self, n: int | None = None) -> None:
         """Play on (n=None) or exactly n more steps then pause."""
+        self._run_end = None if n is None else self.frames_total + n
         self.command.emit("play" if n is None else "run", n)
 
+    def frames_left(self) -> int | None:
+        """Steps still to come of a ``play(n)`` (None: no such run), so that a new session (follow mode)
+        plays only the rest: ``--frames N --follow`` ends after N frames in all."""
+        return None if self._run_end is None else max(0, self._run_end - self.frames_total)
+
     def pause(self) -> None:
+        self._run_end = None
         self.command.emit("pause", None)
 
     def step(self) -> None:
@@ -167,6 +174,7 @@ class Playback:
             self.basis = batch.basis
         self._newest = (batch.records[-1], len(self.timeline))
         self.frames_received += len(batch.records)
+        self.frames_total += len(batch.records)
         self._fps_steps += len(batch.records)
         self.inference_ms = batch.inference_ms
         if queue:

@@ -15,6 +15,7 @@ middle, and the status bar says so.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ from PyQt6.QtWidgets import (
 
 from snd_player.app.widgets import theme
 from snd_player.app.widgets.training import TrainingPanel
+from trainer.checkpoint import step_of
 from trainer.runs import MetricsTail, Run, RunError, checkpoint_info, resolve_target, run_of_checkpoint
 
 if TYPE_CHECKING:
@@ -63,6 +65,10 @@ class RunSupport(QObject):
         self.pending: Path | None = None
         self._listed: tuple[str, ...] = ()
         self._switching = False
+        self._gone = False  # the run folder was not there at the last poll
+        self._dead = False  # the session's worker failed because its checkpoint file is gone
+        self._bad_rows = 0  # bad metric rows already reported
+        self._said = ""  # the last status line of _say_once
         self.compare_windows: list[QWidget] = []
 
         self.panel = TrainingPanel()
@@ -143,8 +149,10 @@ class RunSupport(QObject):
         run = run_of_checkpoint(ckpt) if ckpt is not None else None
         self.pending = None
         self._switching = False
+        self._dead = False
         if self.win.worker is not None:
             self.win.worker.worker.batch_ready.connect(self._on_batch)
+            self.win.worker.worker.failed.connect(self._on_worker_failed)
         if run is None:
             self.run, self.tail = None, None
             self.timer.stop()
@@ -154,6 +162,7 @@ class RunSupport(QObject):
             return
         if self.run is None or self.run.path.resolve() != run.path.resolve():
             self.run, self.tail = run, MetricsTail(run.metrics_path)
+            self._bad_rows, self._gone = 0, False
             self.panel.clear_rows()
             self._listed = ()
             self.dock.show()
@@ -170,31 +179,85 @@ class RunSupport(QObject):
         return int(step) if isinstance(step, int) else None
 
     def poll(self) -> None:
-        """New metric rows, the checkpoint listing, and (following) a newer checkpoint to switch to."""
+        """New metric rows, the checkpoint listing, and (following) a newer checkpoint to switch to.
+
+        A run folder changes under the player's feet (a trainer's --restart or --resume sets files aside, a
+        user renames the folder): whatever the folder holds at a poll is read as it is, and a file that is
+        gone a moment later is one status line, never an exception out of the timer."""
         if self.run is None or self.tail is None:
             return
+        try:
+            self._poll()
+        except (OSError, ValueError) as e:  # ValueError: CheckpointError, RunError of a file that just moved
+            self._say_once(f"following {self.run.path.name}: {(str(e).splitlines() or [type(e).__name__])[0]}")
+
+    def _say_once(self, msg: str, ms: int = 8000) -> None:
+        """A status line, shown once until something else is said (a poll runs every second)."""
+        if msg != self._said:
+            self._said = msg
+            self.win.statusBar().showMessage(msg, ms)
+
+    def _poll(self) -> None:
+        assert self.run is not None and self.tail is not None
+        name = self.run.path.name
+        if not self.run.path.is_dir():
+            self._gone = True
+            self._say_once(f"{self.run.path} is gone (renamed or moved?): playing on, waiting for it to come back")
+            return
+        if self._gone:
+            self._gone = False
+            self._say_once(f"{name} is back: following it again", 5000)
         rows, restarted = self.tail.poll()
         if restarted:
             self.panel.clear_rows()
         if rows or restarted:
             self.panel.add_rows(rows)
+        if len(self.tail.bad_rows) > self._bad_rows:  # one line for each new batch of bad rows, never a traceback
+            line, why = self.tail.bad_rows[self._bad_rows]
+            n = len(self.tail.bad_rows) - self._bad_rows
+            self._bad_rows = len(self.tail.bad_rows)
+            msg = f"{self.run.metrics_path}: skipped {n} row(s) it cannot draw (line {line}: {why})"
+            print(f"snd-player: warning: {msg}", file=sys.stderr)
+            self._say_once(msg)
         steps = self.run.step_checkpoints()
         best = self.run.best_path()
         listed = tuple(p.name for p in steps) + ((best.name, str(best.stat().st_mtime_ns)) if best else ())
         if listed != self._listed:
             self._listed = listed
             self._fill_chooser()
-        if self.follow and steps and not self._switching:
-            newest, cur = steps[-1], self.current_step()
-            if cur is not None and int(newest.stem) > cur and newest != self.pending:
-                self.pending = newest
-                bar = self.win.statusBar()
-                if not bar.currentMessage():  # never over "switched to …": a fast trainer writes every second
-                    bar.showMessage(
-                        f"following: step {int(newest.stem):,} is out; switching at the end of this episode",
-                        8000,
-                    )
+        if self.follow and not self._switching:
+            self._follow(steps)
         self._update_info()
+
+    def _follow(self, steps: list[Path]) -> None:
+        """Make the checkpoint to switch to pending: a newer step, or, when the open checkpoint was moved away
+        (the run was restarted, or resumed from an older step), the run's newest one, whatever its step."""
+        session = self.win.session
+        opened = session.checkpoint if session is not None else None
+        moved = opened is not None and not opened.exists()
+        name = self.run.path.name if self.run is not None else ""
+        if not steps:
+            if moved:
+                self._say_once(f"following: {opened.name} was moved away ({name} restarted?); waiting for its "
+                               "next checkpoint")  # fmt: skip
+            return
+        newest, cur = steps[-1], self.current_step()
+        newer = cur is not None and step_of(newest) > cur
+        if not (newer or moved) or newest == self.pending or (opened is not None and newest == opened):
+            return
+        self.pending = newest
+        if self._dead:  # no episode end will come from a worker that failed: switch now
+            self._switching = True
+            QTimer.singleShot(0, self._switch)
+        if moved and not newer:
+            self._say_once(f"following: {opened.name} was moved away ({name} restarted?); switching to step "
+                           f"{step_of(newest):,} at the end of this episode")  # fmt: skip
+            return
+        bar = self.win.statusBar()
+        if not bar.currentMessage():  # never over "switched to …": a fast trainer writes every second
+            bar.showMessage(
+                f"following: step {step_of(newest):,} is out; switching at the end of this episode", 8000
+            )
 
     def _fill_chooser(self) -> None:
         assert self.run is not None
@@ -231,7 +294,7 @@ class RunSupport(QObject):
         follow = ""
         if self.follow:
             follow = " · following" + (
-                f", next: {int(self.pending.stem):,}" if self.pending is not None else ""
+                f", next: {step_of(self.pending):,}" if self.pending is not None else ""
             )
         self.info.setText(f"{self.run.path.name}: {n} updates, {last}{playing}{follow}")
 
@@ -289,9 +352,28 @@ class RunSupport(QObject):
             self._switching = False
             win.statusBar().showMessage(f"following: cannot open {path.name}: {str(e).splitlines()[0]}", 8000)
             return
-        win.set_session(session, autoplay=win.playing)
-        label = checkpoint_info(path).label
+        playing = win.playing or self._dead
+        win.stop_worker()  # its last batches are counted before the rest of a play(n) is worked out
+        left = win.frames_left()  # --frames N --follow: N frames in all, over every switch
+        win.set_session(session, autoplay=playing and left is None)
+        if left:
+            win.play(left)
+        try:
+            label = checkpoint_info(path).label
+        except (ValueError, OSError):  # moved or pruned since it was loaded
+            label = f"step {step_of(path):,}"
+        self._said = ""
         win.statusBar().showMessage(f"following: episode over, switched to {label}", 10000)
+
+    def _on_worker_failed(self, msg: str) -> None:
+        """The session's worker could not rebuild the session (its process loads the checkpoint again, and a
+        pruned or set-aside file is gone by then): following, reopen the run's newest checkpoint."""
+        session = self.win.session
+        if not self.follow or session is None or session.checkpoint is None or session.checkpoint.exists():
+            return
+        self._dead = True
+        self.pending = None  # made pending again, and switched to at once, by the next poll
+        QTimer.singleShot(0, self.poll)
 
     # -- compare ------------------------------------------------------------------------------------------
     def compare_dialog(self) -> None:

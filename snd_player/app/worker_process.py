@@ -43,6 +43,8 @@ class SessionSpec:
     keyframe_every: int
     device: str
     torch_threads: int
+    trajectory: Any = None
+    """The trajectory the window's session replays (``snd_player.core.trajectory.Trajectory``), or None."""
 
     @classmethod
     def of(cls, session: Session) -> SessionSpec:
@@ -57,6 +59,7 @@ class SessionSpec:
             keyframe_every=session.keyframe_every,
             device=str(getattr(session.agent, "device", "cpu")),
             torch_threads=torch.get_num_threads(),
+            trajectory=session.trajectory,
         )
 
 
@@ -115,9 +118,16 @@ def _child_main(
         from snd_player.media.record import session_recorder
 
         torch.set_num_threads(max(1, spec.torch_threads))
-        session = Session.from_checkpoint(
-            spec.checkpoint, seed=spec.seed, greedy=spec.greedy, device=spec.device
-        )
+        if spec.trajectory is not None:  # the same replay as the window's copy: snd_player.core.trajectory
+            from snd_player.core.trajectory import open_replay
+            from trainer.agent import load_agent
+
+            agent = load_agent(spec.checkpoint, device=spec.device)
+            session = open_replay(agent, spec.trajectory, spec.checkpoint, greedy=spec.greedy)
+        else:
+            session = Session.from_checkpoint(
+                spec.checkpoint, seed=spec.seed, greedy=spec.greedy, device=spec.device
+            )
         session.keyframe_every = spec.keyframe_every  # step 0 is a keyframe for every interval
     except Exception as e:  # noqa: BLE001 - reported to the window as one line
         out.send(("fatal", f"{spec.checkpoint}: {type(e).__name__}: {e}"))

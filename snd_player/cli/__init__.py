@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
+    p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="play this trajectory file's actions (and seed) under the checkpoint; at its end the episode "
+        "pauses, and Play hands the game to the agent",
+    )
     p.add_argument("--speed", default="1", help="0.25, 0.5, 1, 2, 4 or max (relative to 15 agent steps/s)")
     p.add_argument("--frames", type=int, default=None, help="play this many frames, then pause")
     p.add_argument(
@@ -133,10 +140,28 @@ def player_main(argv: list[str]) -> int:
             print(f"snd-player: {e}", file=sys.stderr)
             return 2
     session = None
+    if args.trajectory is not None and ckpt is None:
+        print("snd-player: --trajectory needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
+        return 2
     if ckpt is not None:
+        from snd_player.core.trajectory import TrajectoryError
+
         try:
-            session = Session.from_checkpoint(ckpt, seed=args.seed, greedy=args.greedy, device=args.device)
-        except (CheckpointError, EnvError, OSError) as e:
+            if args.trajectory is not None:  # the file's seed, env dynamics and actions
+                from snd_player.core.trajectory import load, open_replay
+                from trainer.agent import load_agent
+
+                traj = load(args.trajectory)
+                agent = load_agent(ckpt, device=args.device)
+                session = open_replay(agent, traj, ckpt, str(args.trajectory), greedy=args.greedy)
+                args.seed = traj.seed
+                if args.frames is not None:  # the file's end pauses the window anyway
+                    args.frames = min(args.frames, len(traj))
+            else:
+                session = Session.from_checkpoint(
+                    ckpt, seed=args.seed, greedy=args.greedy, device=args.device
+                )
+        except (CheckpointError, EnvError, TrajectoryError, OSError) as e:
             # a terminal or a script sees why, and no window opens behind an error dialog
             print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
             return 2
@@ -187,12 +212,12 @@ def _screenshot(app, win, frames: int, out: Path, speed_after: int, timeout_s: f
     t_end = time.monotonic() + timeout_s
     while time.monotonic() < t_end:
         app.processEvents()
-        if win.frames_received >= frames and not win.playing:
+        if win.frames_total >= frames and not win.playing:  # over follow mode's switches too
             break
         time.sleep(0.005)
     else:
         print(
-            f"snd-player: only {win.frames_received} of {frames} frames played in {timeout_s:.0f} s",
+            f"snd-player: only {win.frames_total} of {frames} frames played in {timeout_s:.0f} s",
             file=sys.stderr,
         )
         win.close()

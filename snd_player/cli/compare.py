@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
+    p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="both play this trajectory file's actions on its seed; the window pauses at its end",
+    )
     p.add_argument("--size", default="1280x720", help="window size WxH (default 1280x720)")
     p.add_argument("--frames", type=int, default=None, help="play this many pair steps, then pause")
     p.add_argument("--screenshot", type=Path, default=None, help="after --frames, save a PNG and exit")
@@ -41,16 +47,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
+    from snd_player.core.trajectory import TrajectoryError, load
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
     from trainer.runs import RunError
 
     torch.set_num_threads(1)
     try:
-        cmp = Comparison.open(args.a, args.b, seed=args.seed, greedy=args.greedy)
-    except (CompareError, RunError, CheckpointError, EnvError, OSError) as e:
+        traj = None if args.trajectory is None else load(args.trajectory)
+        if traj is not None:  # the file's steps, then a pause (Play goes on with each agent's own actions)
+            args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
+        cmp = Comparison.open(args.a, args.b, seed=args.seed, greedy=args.greedy, trajectory=traj)
+    except (CompareError, RunError, CheckpointError, EnvError, TrajectoryError, OSError) as e:
         print(f"snd-player compare: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
+    if traj is not None and args.screenshot is None:
+        print(
+            f"snd-player compare: both agents play the {args.frames} steps of {args.trajectory}, then the window "
+            "pauses; Play goes on with each agent's own actions"
+        )
     rc = run_window(
         cmp, size=(w, h), frames=args.frames, screenshot=args.screenshot, normalised=args.normalised
     )

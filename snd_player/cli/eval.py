@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snd_player.media.eval import EvalError, check_writable, evaluate, report_csv, write_text_atomic
+from snd_player.media.eval import (
+    EvalError,
+    check_writable,
+    evaluate,
+    report_csv,
+    write_saliency_grid,
+    write_text_atomic,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="snd-player eval",
         description="Play N episodes of a checkpoint headless and write score, length, rooms and intrinsic "
         "reward statistics (JSON, plus one CSV row per episode).",
+        epilog="A trajectory's per-step signals: snd-player eval CKPT --trajectory FILE --out signals.csv "
+        "(see CKPT --trajectory FILE --help).",
     )
     p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint")
     p.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
@@ -38,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="also print the report to stdout")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1)")
+    p.add_argument(
+        "--saliency-grid",
+        type=Path,
+        default=None,
+        help="also write a PNG grid of the top-k r_int moments with their r_int saliency maps (issue 25)",
+    )
+    p.add_argument("--saliency-k", type=int, default=8, help="moments in the saliency grid (default 8)")
+    p.add_argument(
+        "--saliency-method",
+        choices=("perturbation", "gradxinput"),
+        default="perturbation",
+        help="saliency of the grid: perturbation (Greydanus et al. 2018, default) or gradxinput",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p
 
@@ -48,6 +70,11 @@ def _fail(msg: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a == "--trajectory" or a.startswith("--trajectory=") for a in argv):
+        from snd_player.cli.trajectory import eval_main  # per-step signals of a trajectory file
+
+        return eval_main(argv)
     args = build_parser().parse_args(argv)
     if args.episodes < 1:
         return _fail(f"--episodes must be at least 1, got {args.episodes}")
@@ -61,6 +88,20 @@ def main(argv: list[str] | None = None) -> int:
         check_writable(out, ".json")
     except EvalError as e:
         return _fail(str(e))
+    moments = None
+    if args.saliency_grid is not None:
+        from trainer.checkpoint import output_path_problem
+
+        problem = output_path_problem(args.saliency_grid, (".png",))
+        if problem:
+            return _fail(f"--saliency-grid: {problem}")
+        if args.saliency_k < 1:
+            return _fail(f"--saliency-k must be at least 1, got {args.saliency_k}")
+        if args.num_envs != 1:
+            return _fail("--saliency-grid needs --num-envs 1 (the frames stay in this process)")
+        from snd_player.core.saliency import TopMoments
+
+        moments = TopMoments(args.saliency_k)
 
     import torch
 
@@ -79,9 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             args.device,
             args.threads,
             progress=args.progress,
+            moments=moments,
         )
         write_text_atomic(out, json.dumps(report, indent=2) + "\n")
         write_text_atomic(csv_path, report_csv(results))
+        if moments is not None:
+            write_saliency_grid(args.saliency_grid, moments, args.saliency_method)
     except (CheckpointError, EnvError, EvalError) as e:
         return _fail(str(e).splitlines()[0])
     except KeyboardInterrupt:
@@ -93,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         _print_summary(report, out, csv_path)
+        if moments is not None:
+            print(
+                f"  -> {args.saliency_grid}: r_int saliency ({args.saliency_method}) of the "
+                f"{len(moments.moments)} steps of largest distillation error"
+            )
     return 0
 
 

@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="play this trajectory file's actions (and seed) under the checkpoint; the video ends with it",
+    )
+    p.add_argument(
         "--scale",
         type=int,
         default=None,
@@ -93,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="torch CPU threads (default 1: at batch size 1 more threads only compete with the encoder)",
+    )
+    p.add_argument(
+        "--saliency",
+        choices=("policy", "v_ext", "v_int", "r_int"),
+        default=None,
+        help="draw this output's saliency map over the game frame (issue 25; see snd_player/core/saliency.py)",
+    )
+    p.add_argument(
+        "--saliency-method",
+        choices=("perturbation", "gradxinput"),
+        default="perturbation",
+        help="perturbation (Greydanus et al. 2018, ~300 forward passes a frame) or gradxinput (one backward)",
+    )
+    p.add_argument(
+        "--saliency-opacity", type=float, default=0.7, help="opacity of the map's strongest pixels (0..1)"
     )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p
@@ -121,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--frames must be at least 1, got {args.frames}")
     if args.episodes is not None and args.episodes < 1:
         return _fail(f"--episodes must be at least 1, got {args.episodes}")
+    traj = None
+    if args.trajectory is not None:
+        from snd_player.core.trajectory import TrajectoryError, load
+
+        if args.episodes is not None:
+            return _fail("--trajectory plays the file's one episode; --episodes does not apply")
+        try:
+            traj = load(args.trajectory)
+        except TrajectoryError as e:
+            return _fail(str(e))
+        args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
     if args.frames is None and args.episodes is None:
         args.episodes = 1
     if not args.fps > 0:
@@ -129,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--scale must be a whole number >= 1, got {args.scale}")
     if not 0 <= args.crf <= 51:
         return _fail(f"--crf must be in 0..51, got {args.crf}")
+    if not 0.0 <= args.saliency_opacity <= 1.0:
+        return _fail(f"--saliency-opacity must be in 0..1, got {args.saliency_opacity:g}")
     try:
         check_output(args.out, VIDEO_EXTENSIONS)
     except RecordError as e:
@@ -137,22 +171,46 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from snd_player.core.session import Session
+    from snd_player.core.trajectory import TrajectoryError
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
 
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        session = Session.from_checkpoint(
-            args.checkpoint, seed=args.seed, greedy=args.greedy, device=args.device
-        )
-        session.agent = LateIntrinsic(session.agent)
-    except (CheckpointError, EnvError) as e:
+        if traj is not None:  # the file's actions, seed and env dynamics: snd_player.core.trajectory
+            from snd_player.core.trajectory import open_replay
+            from trainer.agent import load_agent
+
+            session = open_replay(
+                load_agent(args.checkpoint, device=args.device),
+                traj,
+                args.checkpoint,
+                str(args.trajectory),
+                late_intrinsic=True,
+            )
+        else:
+            session = Session.from_checkpoint(
+                args.checkpoint, seed=args.seed, greedy=args.greedy, device=args.device
+            )
+            session.agent = LateIntrinsic(session.agent)
+    except (CheckpointError, EnvError, TrajectoryError) as e:
         return _fail(str(e).splitlines()[0])
     except (OSError, RuntimeError) as e:
         return _fail(
             f"{args.checkpoint}: cannot load ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         )
+    frame_fn = None
+    if args.saliency is not None:
+        from snd_player.core.saliency import SaliencyError, SaliencyOverlay
+
+        try:
+            frame_fn = SaliencyOverlay(
+                session.agent.agent, args.saliency, args.saliency_method, args.saliency_opacity
+            )
+        except SaliencyError as e:
+            session.close()
+            return _fail(f"--saliency: {e}")
     try:
         info = None
         if args.panels:
@@ -161,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             ensure_gui_app()
             info = DashboardInfo.from_session(session)
         recorder = VideoRecorder(
-            args.out, fps=args.fps, panels=args.panels, info=info, scale=args.scale, crf=args.crf
-        )
+            args.out, fps=args.fps, panels=args.panels, info=info, scale=args.scale, crf=args.crf,
+            frame_fn=frame_fn,
+        )  # fmt: skip
         t0 = time.perf_counter()
         record(session, recorder, frames=args.frames, episodes=args.episodes, progress=args.progress)
         dt = time.perf_counter() - t0
@@ -294,6 +353,12 @@ def compare_parser() -> argparse.ArgumentParser:
     n.add_argument("--episodes", type=int, default=None, help="record this many pair episodes (default 1)")
     p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
+    p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="both play this trajectory file's actions on its seed; the video ends with it",
+    )
     p.add_argument("--normalised", action="store_true", help="plots normalised to 0..1 instead of two axes")
     p.add_argument("--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15)")
     p.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default")
@@ -328,10 +393,18 @@ def compare_main(argv: list[str]) -> int:
         return fail(str(e))
     import torch
 
+    from snd_player.core.trajectory import TrajectoryError, load
+
     torch.set_num_threads(1)
     try:
-        cmp = Comparison.open(*args.compare, seed=args.seed, greedy=args.greedy, device=args.device)
-    except (CompareError, RunError, CheckpointError, EnvError, OSError) as e:
+        traj = None if args.trajectory is None else load(args.trajectory)
+        if traj is not None:  # the file's pair steps (or its first --frames)
+            args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
+            args.episodes = None
+        cmp = Comparison.open(
+            *args.compare, seed=args.seed, greedy=args.greedy, device=args.device, trajectory=traj
+        )
+    except (CompareError, RunError, CheckpointError, EnvError, TrajectoryError, OSError) as e:
         return fail(str(e).splitlines()[0])
     try:
         recorder = VideoRecorder(args.out, fps=args.fps, panels=False, scale=1, crf=args.crf)

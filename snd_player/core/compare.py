@@ -85,10 +85,13 @@ def side_label(session: Session) -> str:
 class Comparison:
     """Two sessions stepped in lock step (see the module docstring)."""
 
-    def __init__(self, a: Session, b: Session, seed: int = 0) -> None:
+    def __init__(self, a: Session, b: Session, seed: int = 0, trajectory: Any = None) -> None:
         if a.env_id != b.env_id:
             raise CompareError(f"cannot compare {a.env_id} with {b.env_id}: the agents play different games")
         self.sides = (a, b)
+        self.trajectory = trajectory
+        """A trajectory (``snd_player.core.trajectory``) both sides play in the first pair episode, or None; the
+        sessions must come from ``open_replay`` (its env dynamics) and ``seed`` be its seed."""
         self.seed = int(seed)
         self.episode = -1
         self._first = 0  # the pair episode that started from self.seed
@@ -96,23 +99,41 @@ class Comparison:
 
     @classmethod
     def open(
-        cls, a: str | Path, b: str | Path, seed: int = 0, greedy: bool = False, device: str = "cpu"
+        cls,
+        a: str | Path,
+        b: str | Path,
+        seed: int = 0,
+        greedy: bool = False,
+        device: str = "cpu",
+        trajectory: Any = None,
     ) -> Comparison:
         """Both sessions from checkpoint files or run folders; raises CompareError, RunError,
-        CheckpointError or EnvError, each with one line."""
+        CheckpointError or EnvError, each with one line. With a ``trajectory`` both play its actions on its
+        seed first (TrajectoryError when it is not of their game)."""
         from snd_player.core.session import Session
         from trainer.runs import resolve_target
 
         pa, _ = resolve_target(a)
         pb, _ = resolve_target(b)
         check_same_game(pa, pb)
-        sa = Session.from_checkpoint(pa, seed=seed, greedy=greedy, device=device)
+
+        def side(path: Path) -> Session:
+            if trajectory is None:
+                return Session.from_checkpoint(path, seed=seed, greedy=greedy, device=device)
+            from snd_player.core.trajectory import open_replay
+            from trainer.agent import load_agent
+
+            return open_replay(load_agent(path, device=device), trajectory, path, greedy=greedy)
+
+        if trajectory is not None:
+            seed = trajectory.seed
+        sa = side(pa)
         try:
-            sb = Session.from_checkpoint(pb, seed=seed, greedy=greedy, device=device)
+            sb = side(pb)
         except BaseException:
             sa.close()
             raise
-        return cls(sa, sb, seed=seed)
+        return cls(sa, sb, seed=seed, trajectory=trajectory)
 
     @property
     def a(self) -> Session:
@@ -143,6 +164,8 @@ class Comparison:
         self.episode_seed = self.seed + self.episode - self._first
         for s in self.sides:  # the k-th pair episode is the same level for both: seed + k
             s.reset(seed=self.episode_seed)
+            if self.trajectory is not None and self.episode == 0:
+                s.script(list(self.trajectory.actions))
         self._t = 0
         self._known = 0
         self._end: list[int | None] = [None, None]  # pair step at which each side's episode ended

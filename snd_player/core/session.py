@@ -50,6 +50,9 @@ def _mix_seed(seed: int, episode: int, t: int) -> int:
 class Session:
     """An env and an agent stepped together; see the module docstring for the timeline."""
 
+    trajectory: Any = None
+    """The trajectory file this session replays (:func:`snd_player.core.trajectory.open_replay`), or None."""
+
     def __init__(
         self,
         agent: Any,
@@ -79,6 +82,7 @@ class Session:
         self.env_s = 0.0
         self._seekable: bool | None = None
         self._closed = False
+        self._script: tuple[int, int] | None = None  # (episode, steps) of a scripted episode
         self.reset(seed=self.seed)
 
     @classmethod
@@ -128,6 +132,8 @@ class Session:
             obs, info = self.env.reset(seed=self.seed)
         else:
             obs, info = self.env.reset()
+        # a trajectory file can replay only an episode that began at a seeded reset
+        self.episode_seed: int | None = None if seed is None else self.seed
         if self.episode >= 0 and len(self.timeline):
             self.rooms.fold(self.timeline)
         self.episode += 1
@@ -139,6 +145,30 @@ class Session:
         self._keyframes: dict[int, _Keyframe] = {}
         self._keyframe()
 
+    def script(self, actions: list[int]) -> None:
+        """Play ``actions`` from step 0 of this episode instead of the agent's own (a trajectory replay,
+        :mod:`snd_player.core.trajectory`): the agent still sees every state and its outputs are recorded, the
+        env draws its randomness as always, and after the last scripted step the agent acts again. They
+        become the episode's known future, as after a seek."""
+        if self._t != 0:
+            raise SessionError(f"a script starts at step 0 of an episode, not at step {self._t}")
+        self._actions = [int(a) for a in actions]
+        self._script = (self.episode, len(self._actions))
+
+    @property
+    def played_actions(self) -> list[int]:
+        """The actions of this episode's steps 0..t-1 (what a trajectory file saves)."""
+        return list(self._actions[: self._t])
+
+    @property
+    def script_left(self) -> int | None:
+        """Scripted steps left before the agent acts again (0 at the script's end); None without a script
+        in this episode."""
+        script = self._script
+        if script is None or script[0] != self.episode or self._done:
+            return None
+        return max(script[1] - self._t, 0)
+
     def set_greedy(self, greedy: bool) -> None:
         """Switch greedy/sampled actions; the known future of the episode no longer holds, so drop it."""
         greedy = bool(greedy)
@@ -147,10 +177,13 @@ class Session:
             self._truncate_future()
 
     def _truncate_future(self) -> None:
-        del self._actions[self._t :]
-        for k in [k for k in self._keyframes if k > self._t]:
+        keep = self._t
+        if self._script is not None and self._script[0] == self.episode:
+            keep = max(keep, self._script[1])  # a script's steps do not depend on how the agent acts
+        del self._actions[keep:]
+        for k in [k for k in self._keyframes if k > keep]:
             del self._keyframes[k]
-        self.timeline.truncate(self._t)
+        self.timeline.truncate(keep)
 
     def _keyframe(self) -> None:
         if self._seekable is False or self._t in self._keyframes:

@@ -246,6 +246,10 @@ class Stepper:
                 records.append(s.step())
             elif self.playing:
                 budget = self._remaining if self._remaining is not None else 1 << 30
+                # a trajectory replay stops at the file's end, once (a session stand-in may have no script)
+                scripted = getattr(s, "script_left", None)
+                if scripted:
+                    budget = min(budget, scripted)
                 if self.speed == 0:
                     t0 = time.perf_counter()
                     t_end = t0 + self.MAX_BATCH_S
@@ -268,6 +272,12 @@ class Stepper:
                         self._remaining = None
                         self._set_playing(False)
                         self.emit_state()
+                if scripted and s.script_left == 0 and self.playing:
+                    self._set_playing(False)
+                    self._on_failed(
+                        f"end of the trajectory after {s.t} steps: paused; Play hands the game to the agent"
+                    )
+                    self.emit_state()
         except SessionError as e:
             self._on_failed(str(e))
         except Exception as e:  # noqa: BLE001 - an env or network failure must not kill the worker silently

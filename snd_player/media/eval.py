@@ -74,11 +74,13 @@ def play_episode(
     greedy: bool,
     max_steps: int | None,
     on_step: Any = None,
+    on_record: Any = None,
 ) -> EpisodeResult:
     """Play one episode from ``seed`` with a fresh Session around an already loaded agent and env.
 
     The intrinsic reward is computed in batches of the episode's observations (see
     :class:`snd_player.media.record.LateIntrinsic`); everything else comes from the Session's records.
+    ``on_record(rec)`` sees each record with its intrinsic values (``--saliency-grid``).
     """
     from snd_player.core.session import Session
     from snd_player.media.record import INTRINSIC_BATCH, LateIntrinsic, fill_intrinsic
@@ -97,6 +99,8 @@ def play_episode(
 
     def flush() -> None:
         for rec in fill_intrinsic(agent, pending):
+            if on_record is not None:
+                on_record(rec)
             r_int.append(rec.r_int)
             error.append(rec.int_error)
         pending.clear()
@@ -169,6 +173,7 @@ def run_episodes(
     device: str = "cpu",
     threads: int = 1,
     progress: Any = None,
+    on_record: Any = None,
 ) -> Iterator[EpisodeResult]:
     """Results of episodes 0..episodes-1 in order, played by ``agent`` here (num_envs 1) or by worker
     processes that load the checkpoint again. ``progress(done_episodes, steps_of_current)`` is called as
@@ -181,7 +186,7 @@ def run_episodes(
         try:
             for i, s, g, m in jobs:
                 on_step = (lambda n, i=i: progress(i, n)) if progress else None
-                yield play_episode(agent, env, checkpoint, i, s, g, m, on_step)
+                yield play_episode(agent, env, checkpoint, i, s, g, m, on_step, on_record)
                 if progress:
                     progress(i + 1, 0)
         finally:
@@ -325,6 +330,22 @@ def write_text_atomic(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_saliency_grid(path: Path, moments: Any, method: str) -> None:
+    """The PNG of ``--saliency-grid``: the kept moments with their r_int saliency maps."""
+    import cv2
+
+    from snd_player.core.saliency import SaliencyError, moments_grid
+
+    try:
+        image = moments_grid(moments.agent, moments.moments, "r_int", method)
+    except SaliencyError as e:
+        raise EvalError(f"{path}: {e}") from None
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+    if not ok:
+        raise EvalError(f"{path}: could not encode the saliency grid as PNG")
+    atomic_write(path, lambda tmp: tmp.write_bytes(png.tobytes()))
+
+
 def evaluate(
     checkpoint: Path,
     episodes: int,
@@ -335,8 +356,12 @@ def evaluate(
     device: str = "cpu",
     threads: int = 1,
     progress: bool = False,
+    moments: Any = None,
 ) -> tuple[dict[str, Any], list[EpisodeResult]]:
-    """Play and summarise; raises CheckpointError / EnvError (one line) for a bad checkpoint."""
+    """Play and summarise; raises CheckpointError / EnvError (one line) for a bad checkpoint.
+
+    ``moments`` (a :class:`snd_player.core.saliency.TopMoments`, ``--saliency-grid``) collects the steps of
+    largest distillation error; it needs one process (``num_envs`` 1) and gets the agent as ``.agent``."""
     from tqdm import tqdm
 
     from trainer.agent import load_agent
@@ -345,6 +370,10 @@ def evaluate(
         checkpoint, device=device
     )  # here too with workers: a bad file fails in one line, early
     meta = agent.meta
+    if moments is not None:
+        if agent.motivation is None:
+            raise EvalError(f"--saliency-grid: a {agent.algo} agent has no intrinsic reward to rank steps by")
+        moments.agent = agent
     settings = {"episodes": episodes, "seed": seed, "greedy": greedy, "max_steps": max_steps}
     bar = tqdm(
         total=episodes,
@@ -361,11 +390,22 @@ def evaluate(
         if steps:
             bar.set_postfix_str(f"episode {done + 1}: {steps} steps")
 
+    keep = None if moments is None else moments.add
     t0 = time.perf_counter()
     try:
         results = list(
             run_episodes(
-                agent, checkpoint, episodes, seed, greedy, num_envs, max_steps, device, threads, on_progress
+                agent,
+                checkpoint,
+                episodes,
+                seed,
+                greedy,
+                num_envs,
+                max_steps,
+                device,
+                threads,
+                on_progress,
+                on_record=keep,
             )
         )
     finally:
