@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snd_player import trajectory as T
+from snd_player.core import trajectory as T
 from tests.test_record import tiny_checkpoint
 from trainer.envs import EnvConfig, make_env
 
