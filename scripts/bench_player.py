@@ -173,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
-    from snd_player.main_window import MainWindow
-    from snd_player.session import Session
-    from snd_player.widgets.theme import apply_dark_theme
+    from snd_player.app.main_window import MainWindow
+    from snd_player.app.widgets.theme import apply_dark_theme
+    from snd_player.core.session import Session
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

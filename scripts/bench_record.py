@@ -43,9 +43,9 @@ def cpu_s() -> float:
 
 
 def bench(ckpt: Path, frames: int, warmup: int, folder: Path) -> dict:
-    from snd_player.dashboard import DashboardInfo, ensure_gui_app
-    from snd_player.record import LateIntrinsic, VideoRecorder, play, record
-    from snd_player.session import Session
+    from snd_player.core.session import Session
+    from snd_player.media.dashboard import DashboardInfo, ensure_gui_app
+    from snd_player.media.record import LateIntrinsic, VideoRecorder, play, record
 
     ensure_gui_app()
     out: dict = {"checkpoint": str(ckpt), "frames": frames}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snd_player.trajectory import Trajectory, save
+from snd_player.core.trajectory import Trajectory, save
 from trainer.envs import AtariCore, EnvConfig
 
 START_ROOM = 1

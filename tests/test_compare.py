@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snd_player.compare import CompareError, Comparison, PairTimeline
+from snd_player.core.compare import CompareError, Comparison, PairTimeline
 
 pytest.importorskip("pytestqt")
 av = pytest.importorskip("av")
@@ -97,8 +97,8 @@ def test_pair_timeline_keeps_each_sides_curve(sndv_vs_rnd):
 
 
 def test_different_games_are_refused_in_one_line(tiny_run, tmp_path, capsys):
-    from snd_player.compare import main as compare_main
-    from snd_player.record import main as record_main
+    from snd_player.cli.compare import main as compare_main
+    from snd_player.cli.record import main as record_main
     from tests.test_record import tiny_checkpoint
 
     coinrun = tiny_checkpoint(tmp_path, algo="rnd", env="procgen:coinrun")
@@ -116,8 +116,8 @@ def test_different_games_are_refused_in_one_line(tiny_run, tmp_path, capsys):
 
 
 def test_record_compare_writes_the_pair_side_by_side(tiny_run, tiny_run_rnd, tmp_path):
-    from snd_player.compare_video import GAME_W, fit_frame
-    from snd_player.record import main as record_main
+    from snd_player.cli.record import main as record_main
+    from snd_player.media.compare_video import GAME_W, fit_frame
 
     out = tmp_path / "ab.mp4"
     argv = ["--compare", str(ckpt(tiny_run, 96)), str(tiny_run_rnd), "--out", str(out), "--seed", "2"]
@@ -145,7 +145,7 @@ def test_record_compare_writes_the_pair_side_by_side(tiny_run, tiny_run_rnd, tmp
 
 
 def test_compare_window_plays_scrubs_and_normalises(qtbot, tiny_run, tiny_run_rnd):
-    from snd_player.compare_window import CompareWindow
+    from snd_player.app.compare_window import CompareWindow
 
     win = CompareWindow(Comparison.open(tiny_run, tiny_run_rnd, seed=2))
     qtbot.addWidget(win)

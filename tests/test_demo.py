@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snd_player.session import Session
+from snd_player.core.session import Session
 from trainer.agent import load_agent
 from trainer.checkpoint import read_metadata
 

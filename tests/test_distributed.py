@@ -352,7 +352,7 @@ def _contiguous(run: Path) -> list[dict]:
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds torchrun's workers through /proc")
 def test_two_ranks_under_torchrun_write_one_run_that_plays_and_resumes_after_kill_9(tmp_path):
-    from snd_player.session import Session
+    from snd_player.core.session import Session
     from trainer.agent import load_agent
 
     run = tmp_path / "run"

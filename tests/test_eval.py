@@ -19,7 +19,7 @@ def ckpt(tmp_path_factory) -> Path:
 
 
 def run(argv: list[str]) -> int:
-    from snd_player.eval import main
+    from snd_player.cli.eval import main
 
     return main([*argv, "--no-progress"])
 
@@ -62,7 +62,7 @@ def test_another_seed_plays_differently(ckpt, tmp_path):
 
 
 def test_statistics_by_hand():
-    from snd_player.eval import EpisodeResult, build_report
+    from snd_player.media.eval import EpisodeResult, build_report
 
     def ep(i, score, length, rooms, r):
         sq = sum(x * x for x in r)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snd_player.evolution import BANNER_H, pick
+from snd_player.media.evolution import BANNER_H, pick
 from trainer.runs import Run
 
 av = pytest.importorskip("av")
@@ -27,8 +27,8 @@ def decode(path):
 
 
 def test_segments_per_checkpoint_with_labels(tiny_run, tmp_path, capsys):
-    from snd_player.record import main
-    from snd_player.session import Session
+    from snd_player.cli.record import main
+    from snd_player.core.session import Session
 
     out = tmp_path / "evolution.mp4"
     assert (
@@ -53,7 +53,7 @@ def test_segments_per_checkpoint_with_labels(tiny_run, tmp_path, capsys):
 
 
 def test_bad_run_and_bad_every_are_one_line(tiny_run, tmp_path, capsys):
-    from snd_player.record import main
+    from snd_player.cli.record import main
 
     out = str(tmp_path / "e.mp4")
     assert main([str(tmp_path), "--across-checkpoints", "--out", out]) == 2

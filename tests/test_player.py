@@ -15,8 +15,8 @@ pytest.importorskip("pytestqt")
 from PyQt6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 
-from snd_player.main_window import MainWindow  # noqa: E402
-from snd_player.worker import StepBatch  # noqa: E402
+from snd_player.app.main_window import MainWindow  # noqa: E402
+from snd_player.app.worker import StepBatch  # noqa: E402
 from tests.test_session import make_session, tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
 
 WAIT_MS = 60_000  # generous: the CI machine has two busy cores
@@ -26,7 +26,7 @@ WAIT_MS = 60_000  # generous: the CI machine has two busy cores
 def window(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811 - fixtures imported above
     from PyQt6.QtWidgets import QApplication
 
-    from snd_player.widgets.theme import apply_dark_theme
+    from snd_player.app.widgets.theme import apply_dark_theme
 
     apply_dark_theme(QApplication.instance())  # as the app does, so the saved grab looks like the real thing
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -123,7 +123,7 @@ def test_scrub_back_and_play_forward_reproduces_frames(qtbot, window):
 def test_bookmark_jumps_seek_to_the_marked_steps(qtbot, window):
     play_and_wait(qtbot, window, 30)
     window.timeline.bookmarks.clear()  # marks by hand, so the test does not depend on the agent
-    from snd_player.timeline import Bookmark
+    from snd_player.core.timeline import Bookmark
 
     window.timeline.bookmarks.update({5: Bookmark(5, "room", "x"), 20: Bookmark(20, "peak", "y")})
     window.jump_bookmark(-1)
@@ -170,7 +170,7 @@ def test_window_grab_is_saved_and_not_blank(qtbot, window, tmp_path):
 def test_bad_checkpoint_shows_the_reason_and_keeps_running(qtbot, window, tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr(
-        "snd_player.main_window.QMessageBox.critical", lambda parent, title, text: shown.append(text)
+        "snd_player.app.main_window.QMessageBox.critical", lambda parent, title, text: shown.append(text)
     )
     bad = tmp_path / "foreign.safetensors"
     bad.write_bytes(b"\x00" * 64)
@@ -212,9 +212,9 @@ def test_cli_dispatches_subcommands(monkeypatch):
     from snd_player.cli import main
 
     seen = []
-    fake = types.ModuleType("snd_player.eval")
+    fake = types.ModuleType("snd_player.cli.eval")
     fake.main = lambda argv: seen.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "snd_player.eval", fake)
+    monkeypatch.setitem(sys.modules, "snd_player.cli.eval", fake)
     assert main(["eval", "ckpt.safetensors", "--episodes", "2"]) == 0
     assert seen == [["ckpt.safetensors", "--episodes", "2"]]
 
@@ -241,7 +241,7 @@ def test_keyboard_shortcuts_drive_the_worker(qtbot, window):
 def test_episode_end_starts_a_fresh_timeline(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811
     import dataclasses
 
-    from snd_player.session import Session
+    from snd_player.core.session import Session
     from trainer.envs import make_env
 
     env = make_env(dataclasses.replace(tiny_agent.env_config, max_episode_steps=10), 0, render_rgb=True)

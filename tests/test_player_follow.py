@@ -14,8 +14,8 @@ pytest.importorskip("pytestqt")
 
 from PyQt6.QtCore import QSettings  # noqa: E402
 
-from snd_player.main_window import MainWindow  # noqa: E402
-from snd_player.session import Session  # noqa: E402
+from snd_player.app.main_window import MainWindow  # noqa: E402
+from snd_player.core.session import Session  # noqa: E402
 from trainer.resume import set_aside_everything  # noqa: E402
 from trainer.runs import Run  # noqa: E402
 

@@ -19,9 +19,9 @@ pytest.importorskip("pytestqt")
 from PyQt6.QtCore import QEvent, QObject  # noqa: E402
 from PyQt6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from snd_player import main_window as mw  # noqa: E402
-from snd_player.stepper import REAL_TIME_STEPS_PER_S, Stepper  # noqa: E402
-from snd_player.worker import StepBatch  # noqa: E402
+from snd_player.app import main_window as mw  # noqa: E402
+from snd_player.app.worker import StepBatch  # noqa: E402
+from snd_player.core.stepper import REAL_TIME_STEPS_PER_S, Stepper  # noqa: E402
 from tests.test_player import WAIT_MS, play_and_wait  # noqa: E402
 from tests.test_player_polish import settle, window  # noqa: E402, F401 - fixture
 from tests.test_session import tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
@@ -181,7 +181,7 @@ def test_paced_play_sleeps_until_the_next_step_is_due():
 def test_overlay_wraps_at_its_separators_when_the_view_is_narrow(qtbot, window):  # noqa: F811 - fixture
     play_and_wait(qtbot, window, 3)
     settle(qtbot, window)
-    from snd_player.widgets.game_view import GameView
+    from snd_player.app.widgets.game_view import GameView
 
     view = GameView()
     qtbot.addWidget(view)
@@ -200,7 +200,7 @@ def test_overlay_wraps_at_its_separators_when_the_view_is_narrow(qtbot, window):
 
 # -- the value plot's stars -----------------------------------------------------------------------------------
 def test_reward_stars_are_set_only_when_the_starred_steps_change(qtbot, window):  # noqa: F811 - fixture
-    from snd_player.timeline import EpisodeTimeline, HeatGrid
+    from snd_player.core.timeline import EpisodeTimeline, HeatGrid
 
     plot = window.values
     calls: list[int] = []
@@ -237,8 +237,8 @@ def test_the_child_pipe_holds_a_whole_batch(qtbot, tmp_path, tiny_agent, tiny_ch
 
     from PyQt6.QtCore import QSettings
 
-    from snd_player.main_window import MainWindow
-    from snd_player.worker_process import PIPE_BYTES
+    from snd_player.app.main_window import MainWindow
+    from snd_player.app.worker_process import PIPE_BYTES
     from tests.test_session import make_session
 
     win = MainWindow(
@@ -291,7 +291,7 @@ def test_batches_a_stopped_worker_queued_go_to_its_own_session(qtbot, window, ti
 # -- strips, not plots: what one more step repaints --------------------------------------------------------------
 def _synthetic(n: int, episode: int = 0):
     """An episode timeline of n steps whose values wander and grow, so ranges move now and then."""
-    from snd_player.timeline import EpisodeTimeline, HeatGrid
+    from snd_player.core.timeline import EpisodeTimeline, HeatGrid
 
     tl = EpisodeTimeline(episode, HeatGrid(0, 8, 0, 8, 1))
     for t in range(n):
@@ -431,7 +431,7 @@ def test_max_speed_shows_queued_steps_one_per_frame_and_pause_shows_the_newest(q
 
 # -- axes: at most one moves per frame while playing ---------------------------------------------------------
 def test_sticky_range_waits_for_budget_and_a_refit_keeps_a_range_it_still_fills():
-    from snd_player.widgets.plots import RescaleBudget, StickyRange
+    from snd_player.app.widgets.plots import RescaleBudget, StickyRange
 
     rng, none = StickyRange(headroom=0.5), RescaleBudget()
     none.left = 0

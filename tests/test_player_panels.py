@@ -14,10 +14,10 @@ from PyQt6.QtCore import QEvent, QObject, QPoint, Qt  # noqa: E402
 from PyQt6.QtGui import QColor  # noqa: E402
 from PyQt6.QtWidgets import QDockWidget, QMainWindow  # noqa: E402
 
-from snd_player.timeline import Bookmark  # noqa: E402
-from snd_player.widgets import theme  # noqa: E402
-from snd_player.widgets.policy import X_PAD, PolicyBars  # noqa: E402
-from snd_player.widgets.timeline_slider import TimelineSlider  # noqa: E402
+from snd_player.app.widgets import theme  # noqa: E402
+from snd_player.app.widgets.policy import X_PAD, PolicyBars  # noqa: E402
+from snd_player.app.widgets.timeline_slider import TimelineSlider  # noqa: E402
+from snd_player.core.timeline import Bookmark  # noqa: E402
 
 NAMES = ["NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "DOWNRIGHT", "DOWNLEFT",
          "UPFIRE", "RIGHTFIRE", "LEFTFIRE", "DOWNFIRE", "UPRIGHTFIRE", "UPLEFTFIRE", "DOWNRIGHTFIRE",
@@ -138,7 +138,7 @@ def test_game_frames_are_kept_as_qt_rgb32_pixel_for_pixel(qtbot):
     """The frame is handed to Qt as 32-bit RGB (24-bit RGB sent Qt's scaled draw over its thread pool)."""
     from PyQt6.QtGui import QImage
 
-    from snd_player.widgets.game_view import FrameItem, GameView
+    from snd_player.app.widgets.game_view import FrameItem, GameView
 
     item = FrameItem()
     rgb = np.zeros((3, 2, 3), np.uint8)

@@ -17,15 +17,15 @@ from PyQt6.QtCore import QRectF, QSettings, Qt  # noqa: E402
 from PyQt6.QtGui import QColor, QFontMetricsF, QImage, QPainter  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
-from snd_player.main_window import MainWindow  # noqa: E402
-from snd_player.worker import RecordRequest, StepBatch  # noqa: E402
+from snd_player.app.main_window import MainWindow  # noqa: E402
+from snd_player.app.worker import RecordRequest, StepBatch  # noqa: E402
 from tests.test_player import WAIT_MS, play_and_wait  # noqa: E402
 from tests.test_session import make_session, tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_agent, tiny_checkpoint):  # noqa: F811 - fixtures imported above
-    from snd_player.widgets.theme import apply_dark_theme
+    from snd_player.app.widgets.theme import apply_dark_theme
 
     apply_dark_theme(QApplication.instance())  # fonts and sizes as in the app
     win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
@@ -134,7 +134,7 @@ def test_a_dock_the_user_resized_keeps_its_size(qtbot, window):
 
 
 def test_axis_labels_clear_wide_ticks_at_1600x1000(qtbot, window):
-    from snd_player.timeline import EpisodeTimeline
+    from snd_player.core.timeline import EpisodeTimeline
 
     play_and_wait(qtbot, window, 20)
     tl = EpisodeTimeline(0, window.session.heat_grid)
@@ -151,7 +151,7 @@ def test_axis_labels_clear_wide_ticks_at_1600x1000(qtbot, window):
 def test_room_number_and_step_count_never_touch(qtbot):
     from collections import Counter
 
-    from snd_player.widgets.rooms import PyramidMap, cell_texts
+    from snd_player.app.widgets.rooms import PyramidMap, cell_texts
 
     font = QApplication.font()
     small, big = QFontMetricsF(font), QFontMetricsF(font)
@@ -199,7 +199,7 @@ def test_double_click_follows_the_episode_again_while_paused(qtbot, window):
 
 # -- 12: command line -----------------------------------------------------------------------------------------
 def test_cli_bad_path_says_why_on_stderr_and_opens_no_window(tmp_path, capsys, monkeypatch):
-    from snd_player import main_window
+    from snd_player.app import main_window
     from snd_player.cli import main
 
     def no_window(*a, **k):
@@ -213,7 +213,7 @@ def test_cli_bad_path_says_why_on_stderr_and_opens_no_window(tmp_path, capsys, m
 
 # -- 1: Qt's system libraries ---------------------------------------------------------------------------------
 def test_missing_xcb_libraries_give_one_line_naming_the_packages(tmp_path, capsys, monkeypatch):
-    from snd_player import qt_check
+    from snd_player.app import qt_check
     from snd_player.cli import main
 
     gone = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
@@ -252,7 +252,7 @@ def test_device_cuda_without_cuda_is_one_line_and_exit_2(capsys, tiny_checkpoint
 
 # -- 13: smaller ones ----------------------------------------------------------------------------------------
 def test_eval_out_in_a_new_folder_creates_it(tmp_path):
-    from snd_player.eval import check_writable
+    from snd_player.media.eval import check_writable
 
     out = tmp_path / "newdir" / "deeper" / "report.json"
     check_writable(out, ".json")
@@ -289,7 +289,7 @@ def test_shift_r_draws_a_seed_shows_it_and_r_replays_it(qtbot, window):
 
 
 def test_negative_rewards_get_their_own_marker(qtbot, window):
-    from snd_player.timeline import EpisodeTimeline
+    from snd_player.core.timeline import EpisodeTimeline
 
     play_and_wait(qtbot, window, 1)
     tl = EpisodeTimeline(0, window.session.heat_grid)
@@ -303,10 +303,10 @@ def test_negative_rewards_get_their_own_marker(qtbot, window):
 
 
 def test_time_colours_are_distinct_and_every_one_is_in_the_legend(qtbot):
-    from snd_player.projection import FeatureProjector
-    from snd_player.timeline import EpisodeTimeline, HeatGrid
-    from snd_player.widgets.projection import ProjectionView
-    from snd_player.widgets.theme import TIME_COLORS
+    from snd_player.app.widgets.projection import ProjectionView
+    from snd_player.app.widgets.theme import TIME_COLORS
+    from snd_player.core.projection import FeatureProjector
+    from snd_player.core.timeline import EpisodeTimeline, HeatGrid
 
     view = ProjectionView(by_room=False)
     qtbot.addWidget(view)
@@ -363,7 +363,7 @@ def _video_frames(path: Path) -> int:
 
 
 def test_record_from_the_step_on_screen_with_progress(qtbot, window, tmp_path):
-    from snd_player.record_dialog import RecordDialog
+    from snd_player.app.record_dialog import RecordDialog
 
     play_and_wait(qtbot, window, 20)
     dlg = RecordDialog(window, window.session, cursor=10)
@@ -442,9 +442,9 @@ def test_process_worker_plays_seeks_exactly_and_stops_its_child(qtbot, tmp_path,
 
 
 def test_dashboard_draws_the_error_curve_apart_and_the_projection(tiny_agent, tiny_checkpoint):  # noqa: F811
-    from snd_player.dashboard import Dashboard, DashboardInfo
-    from snd_player.timeline import EpisodeTimeline, RoomStats, heat_grid_for
-    from snd_player.widgets import theme
+    from snd_player.app.widgets import theme
+    from snd_player.core.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+    from snd_player.media.dashboard import Dashboard, DashboardInfo
 
     s = make_session(tiny_agent, tiny_checkpoint, seed=0)
     try:

@@ -12,8 +12,8 @@ pytest.importorskip("pytestqt")
 
 from PyQt6.QtCore import QSettings  # noqa: E402
 
-from snd_player.main_window import MainWindow  # noqa: E402
-from snd_player.session import Session  # noqa: E402
+from snd_player.app.main_window import MainWindow  # noqa: E402
+from snd_player.core.session import Session  # noqa: E402
 
 WAIT_MS = 60_000
 

@@ -20,7 +20,7 @@ pytest.importorskip("pytestqt")
 
 from PyQt6.QtCore import QSettings, QUrl  # noqa: E402
 
-from snd_player.main_window import MainWindow  # noqa: E402
+from snd_player.app.main_window import MainWindow  # noqa: E402
 from trainer.runs import Run, checkpoint_info  # noqa: E402
 
 WAIT_MS = 60_000
@@ -30,7 +30,7 @@ WAIT_MS = 60_000
 def win(qtbot, tmp_path):
     from PyQt6.QtWidgets import QApplication
 
-    from snd_player.widgets.theme import apply_dark_theme
+    from snd_player.app.widgets.theme import apply_dark_theme
 
     apply_dark_theme(QApplication.instance())
     w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
@@ -166,8 +166,8 @@ def test_follow_a_live_trainer(qtbot, win, tmp_path):
 
 def test_file_compare_opens_a_compare_window_or_says_why_not(qtbot, win, tiny_run, tiny_run_rnd, tmp_path,
                                                              monkeypatch):  # fmt: skip
-    from snd_player import run_support
-    from snd_player.compare_window import CompareWindow
+    from snd_player.app import run_support
+    from snd_player.app.compare_window import CompareWindow
     from tests.test_record import tiny_checkpoint
 
     said: list[str] = []
@@ -183,7 +183,7 @@ def test_file_compare_opens_a_compare_window_or_says_why_not(qtbot, win, tiny_ru
 
 def test_panel_leaves_out_updates_without_a_value(qtbot):
     """Updates in which no episode ended have no score: they are skipped, not drawn as gaps or zeros."""
-    from snd_player.widgets.training import TrainingPanel
+    from snd_player.app.widgets.training import TrainingPanel
 
     panel = TrainingPanel()
     qtbot.addWidget(panel)
@@ -208,7 +208,7 @@ def test_panel_leaves_out_updates_without_a_value(qtbot):
 
 
 def test_step_ticks_are_compact():
-    from snd_player.widgets.training import compact_steps
+    from snd_player.app.widgets.training import compact_steps
 
     assert [compact_steps(v) for v in (0, 500, 2000, 2500, 1_500_000, 128_000_000)] == [
         "0", "500", "2k", "2.5k", "1.5M", "128M"

@@ -51,7 +51,7 @@ def decode(path: Path) -> list[np.ndarray]:
 
 
 def run(argv: list[str]) -> int:
-    from snd_player.record import main
+    from snd_player.cli.record import main
 
     return main([*argv, "--no-progress"])
 
@@ -61,7 +61,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_mp4_frames_are_the_sessions_frames(ckpt, tmp_path):
-    from snd_player.session import Session
+    from snd_player.core.session import Session
 
     out = tmp_path / "bare.mp4"
     assert (
@@ -99,7 +99,7 @@ def test_mp4_with_panels_and_episodes(ckpt, tmp_path, monkeypatch):
     """--episodes stops at the end of an episode (made short here by a stub that ends every 5th step)."""
     import dataclasses
 
-    from snd_player import session as session_mod
+    from snd_player.core import session as session_mod
 
     real_step = session_mod.Session.step
 
@@ -116,9 +116,9 @@ def test_mp4_with_panels_and_episodes(ckpt, tmp_path, monkeypatch):
 
 
 def test_dashboard_shows_the_frame_pixel_for_pixel(ckpt):
-    from snd_player.dashboard import Dashboard, DashboardInfo
-    from snd_player.session import Session
-    from snd_player.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+    from snd_player.core.session import Session
+    from snd_player.core.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+    from snd_player.media.dashboard import Dashboard, DashboardInfo
 
     s = Session.from_checkpoint(ckpt, seed=0)
     d = Dashboard(DashboardInfo.from_session(s), (210, 160), scale=2)
@@ -135,7 +135,7 @@ def test_dashboard_shows_the_frame_pixel_for_pixel(ckpt):
 
 
 def test_failed_recording_leaves_no_file(tmp_path):
-    from snd_player.record import VideoRecorder
+    from snd_player.media.record import VideoRecorder
 
     out = tmp_path / "broken.mp4"
     with pytest.raises(RuntimeError):
@@ -148,7 +148,7 @@ def test_failed_recording_leaves_no_file(tmp_path):
 
 
 def test_empty_recording_is_an_error_and_no_file(tmp_path):
-    from snd_player.record import RecordError, VideoRecorder
+    from snd_player.media.record import RecordError, VideoRecorder
 
     out = tmp_path / "empty.gif"
     rec = VideoRecorder(out, panels=False)
@@ -158,7 +158,7 @@ def test_empty_recording_is_an_error_and_no_file(tmp_path):
 
 
 def test_interrupted_recording_leaves_no_file(ckpt, tmp_path, monkeypatch, capsys):
-    from snd_player import session as session_mod
+    from snd_player.core import session as session_mod
 
     real_step = session_mod.Session.step
     calls = {"n": 0}
@@ -212,8 +212,8 @@ def test_missing_checkpoint(tmp_path, capsys):
 
 def test_batched_intrinsic_equals_per_step(ckpt):
     """record and eval compute r_int in batches; the records must match what the window shows."""
-    from snd_player.record import LateIntrinsic, play
-    from snd_player.session import Session
+    from snd_player.core.session import Session
+    from snd_player.media.record import LateIntrinsic, play
 
     s = Session.from_checkpoint(ckpt, seed=4)
     plain = [s.step() for _ in range(20)]
@@ -242,7 +242,7 @@ def test_streamed_gif_shows_each_quantised_frame_and_merges_repeats(tmp_path):
     rectangle over the previous picture), and a repeated frame lengthens the previous one."""
     from PIL import Image
 
-    from snd_player.record import VideoRecorder
+    from snd_player.media.record import VideoRecorder
 
     frames = []
     for i in range(12):
@@ -281,7 +281,7 @@ def test_gif_memory_stays_flat_with_length(tmp_path):
     save_all kept every quantised frame, about 0.9 MB each: +80 MB here)."""
     import gc
 
-    from snd_player.record import VideoRecorder
+    from snd_player.media.record import VideoRecorder
 
     n = 30
     y, x = np.mgrid[0:712, 0:1272]

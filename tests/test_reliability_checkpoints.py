@@ -273,8 +273,9 @@ def test_loader_raises_one_line(corpus, name):
 
 
 def _readers(tmp: Path) -> dict[str, Callable[[Path], int]]:
-    from snd_player import cli, record
-    from snd_player import eval as player_eval
+    from snd_player import cli
+    from snd_player.cli import eval as player_eval
+    from snd_player.cli import record
     from trainer import analyze
 
     return {

@@ -282,7 +282,7 @@ DEMO = ROOT / "snd_player" / "assets" / "demo.safetensors"
 
 
 def test_full_disk_while_writing_an_eval_report_keeps_the_old_one(tmp_path, monkeypatch, capsys):
-    from snd_player import eval as player_eval
+    from snd_player.cli import eval as player_eval
 
     out = tmp_path / "report.json"
     out.write_text('{"old": true}')
@@ -326,12 +326,13 @@ def test_full_disk_while_saving_an_analyze_figure(tmp_path, monkeypatch, capsys)
 
 
 def test_full_disk_while_recording_a_video(tmp_path, monkeypatch, capsys):
-    from snd_player import record
+    from snd_player.cli import record
+    from snd_player.media.video_writers import _Mp4Writer
 
     def write(self, frame, fmt):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / ".v.mp4.x.part.mp4"))
 
-    monkeypatch.setattr(record._Mp4Writer, "write", write)
+    monkeypatch.setattr(_Mp4Writer, "write", write)
     out = tmp_path / "v.mp4"
     rc = record.main([str(DEMO), "--frames", "3", "--out", str(out), "--no-progress"])
     assert rc == 2

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from snd_player.saliency import (
+from snd_player.core.saliency import (
     PerturbationGrid,
     Saliency,
     SaliencyError,
@@ -231,7 +231,7 @@ def _rec(episode: int, t: int, error: float) -> SimpleNamespace:
 
 
 def test_top_moments_keeps_the_k_largest_apart_from_each_other():
-    from snd_player.saliency import TopMoments
+    from snd_player.core.saliency import TopMoments
 
     top = TopMoments(k=2, min_gap=3)
     for episode, t, err in [(0, 0, 1.0), (0, 1, 5.0), (0, 2, 4.0), (0, 6, 3.0), (1, 1, 2.0), (1, 5, 6.0)]:
@@ -259,8 +259,8 @@ def test_record_saliency_draws_the_map_on_the_game_frame(tiny_ckpts, tmp_path):
     """The video's frames are the session's frames with the r_int overlay, not the plain frames: compared on
     luma, which lossless H.264 (crf 0) keeps at full resolution (4:2:0 halves only the chroma)."""
     av = pytest.importorskip("av")
-    from snd_player.record import main
-    from snd_player.session import Session
+    from snd_player.cli.record import main
+    from snd_player.core.session import Session
 
     out = tmp_path / "sal.mp4"
     args = [
@@ -289,7 +289,7 @@ def test_record_saliency_draws_the_map_on_the_game_frame(tiny_ckpts, tmp_path):
 
 
 def test_record_saliency_of_plain_ppo_r_int_is_one_line(tiny_ckpts, tmp_path, capsys):
-    from snd_player.record import main
+    from snd_player.cli.record import main
 
     out = tmp_path / "ppo.mp4"
     rc = main(
@@ -303,7 +303,7 @@ def test_record_saliency_of_plain_ppo_r_int_is_one_line(tiny_ckpts, tmp_path, ca
 def test_eval_saliency_grid_writes_the_png(tiny_ckpts, tmp_path, capsys):
     import cv2
 
-    from snd_player.eval import main
+    from snd_player.cli.eval import main
 
     png = tmp_path / "grid.png"
     args = [str(tiny_ckpts["snd-v"]), "--episodes", "1", "--max-steps", "100", "--no-progress"]

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from snd_player.projection import FeatureProjector
-from snd_player.session import Session, SessionError, StepRecord
-from snd_player.timeline import EpisodeTimeline, HeatGrid, RoomStats, heat_grid_for, mr_room_cell
+from snd_player.core.projection import FeatureProjector
+from snd_player.core.session import Session, SessionError, StepRecord
+from snd_player.core.timeline import EpisodeTimeline, HeatGrid, RoomStats, heat_grid_for, mr_room_cell
 
 TINY_STEPS = 64
 

@@ -1,4 +1,4 @@
-"""Trajectory files (snd_player.trajectory): save/load round trip, exact replay under any checkpoint with
+"""Trajectory files (snd_player.core.trajectory): save/load round trip, exact replay under any checkpoint with
 sticky actions and no-ops on, ``eval --trajectory`` rows equal to the player engine's, one line and exit 2
 for each kind of bad file, and the bundled example leaving Montezuma's first room."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snd_player import trajectory as T
+from snd_player.core import trajectory as T
 from tests.test_record import tiny_checkpoint
 from trainer.envs import EnvConfig, make_env
 
@@ -88,7 +88,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_session_script_only_at_episode_start(demo_agent):
-    from snd_player.session import SessionError
+    from snd_player.core.session import SessionError
 
     session = T.open_replay(demo_agent, random_trajectory(5))
     session.step()
@@ -144,7 +144,7 @@ def test_replay_stops_with_one_line_when_the_episode_ends_early(demo_agent):
 
 # ---- eval --trajectory ------------------------------------------------------------------------------------
 def test_eval_trajectory_writes_the_engines_signals(demo_agent, tmp_path, capsys):
-    from snd_player.eval import main
+    from snd_player.cli.eval import main
 
     traj = random_trajectory(24)
     path = T.save(tmp_path / "t.json", traj)
@@ -210,7 +210,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("make", "expected"), [b[1:] for b in BAD_FILES], ids=[b[0] for b in BAD_FILES])
 def test_bad_trajectory_file_is_one_line_and_exit_2(tmp_path, capsys, make, expected):
-    from snd_player.eval import main
+    from snd_player.cli.eval import main
 
     path = tmp_path / "bad.json"
     make(path)
@@ -277,7 +277,7 @@ def test_bundled_trajectory_leaves_the_first_room_the_same_way_every_time(demo_a
 
 # ---- the window's engine: the file's end pauses ---------------------------------------------------------
 def test_stepper_pauses_at_the_end_of_the_file_then_the_agent_plays(demo_agent):
-    from snd_player.stepper import Stepper
+    from snd_player.core.stepper import Stepper
 
     traj = random_trajectory(20)
     session = T.open_replay(demo_agent, traj)
@@ -326,7 +326,7 @@ def test_window_replays_a_trajectory_in_its_session_process(qtbot, tmp_path):
     pytest.importorskip("pytestqt")
     from PyQt6.QtCore import QSettings
 
-    from snd_player.main_window import MainWindow
+    from snd_player.app.main_window import MainWindow
     from tests.test_player import WAIT_MS, collect
 
     traj = random_trajectory(16)
@@ -352,7 +352,7 @@ def test_window_replays_a_trajectory_in_its_session_process(qtbot, tmp_path):
 
 # ---- compare --trajectory -------------------------------------------------------------------------------
 def test_compare_plays_the_file_on_both_sides_and_records_it(rnd_ckpt, tmp_path):
-    from snd_player.compare import Comparison
+    from snd_player.core.compare import Comparison
     from tests.test_record import decode
 
     traj = random_trajectory(10)
@@ -366,7 +366,7 @@ def test_compare_plays_the_file_on_both_sides_and_records_it(rnd_ckpt, tmp_path)
     cmp.close()
     path = T.save(tmp_path / "t.json", traj)
     out = tmp_path / "ab.mp4"
-    from snd_player.record import main
+    from snd_player.cli.record import main
 
     argv = ["--compare", str(DEMO), str(rnd_ckpt), "--trajectory", str(path), "--out", str(out)]
     assert main(argv) == 0
@@ -390,7 +390,7 @@ def test_procgen_trajectory_replays_exactly(tmp_path, needs_procgen):
 def test_save_from_a_session_replays_its_episode(demo_agent, tmp_path):
     """Trajectory.from_session (File → Save trajectory): the agent's own episode so far, replayed by another
     session, gives the same frames; an episode that followed another without a seed is refused."""
-    from snd_player.session import Session
+    from snd_player.core.session import Session
     from trainer.envs import make_env
 
     env = make_env(

@@ -1,7 +1,7 @@
 """Build an agent (policy + motivation) from a config, save it, and load it back from a checkpoint.
 
 This is the one place a checkpoint turns into networks, used by ``trainer`` (resume, analyze) and by the
-player (``snd_player.session``), so what is trained, watched, recorded and evaluated is the same agent.
+player (``snd_player.core.session``), so what is trained, watched, recorded and evaluated is the same agent.
 """
 
 from __future__ import annotations

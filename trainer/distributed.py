@@ -1,6 +1,6 @@
 """One training run over several processes: torchrun's ranks, DistributedDataParallel, exact statistics.
 
-Launch (docs: README "Many GPUs and nodes")::
+Launch (docs/clusters.md)::
 
     torchrun --nproc-per-node G -m trainer.cli train --num-envs 128 ...           # one node, G ranks
     torchrun --nnodes K --nproc-per-node G --rdzv-backend c10d --rdzv-endpoint HOST:PORT -m trainer.cli train ...

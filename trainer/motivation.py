@@ -320,7 +320,7 @@ class Motivation:
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Float frames in [0, 1] (N, c, H, W) -> the networks' input; not in place, so saliency maps can
-        perturb the frame and differentiate through it (``snd_player.saliency``)."""
+        perturb the frame and differentiate through it (``snd_player.core.saliency``)."""
         return self.normaliser.normalize_state(x) if self.normaliser is not None else x
 
     def step_losses(self, states: torch.Tensor, nexts: torch.Tensor, idx: torch.Tensor | slice) -> dict:

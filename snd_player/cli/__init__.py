@@ -1,0 +1,239 @@
+"""``snd-player [CKPT] [options]`` opens the window; ``snd-player eval|record ...`` run headless tools.
+
+Subcommands are dispatched on the first argument to ``snd_player.cli.<name>.main(argv)``, so a new one is a
+module with a ``main`` and an entry in :data:`SUBCOMMANDS`, while ``snd-player CKPT --seed 3`` keeps working
+(a checkpoint path is never confused with a subcommand name unless a file of that name exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+
+SUBCOMMANDS = {
+    "eval": "headless evaluation: snd-player eval CKPT --episodes N --out report.json",
+    "record": "demo video: snd-player record CKPT --out demo.mp4 [--frames N] [--panels]",
+    "compare": "two agents side by side on one seed: snd-player compare A B [--seed S]",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="snd-player",
+        description="Play a checkpoint live and show, frame by frame, what drives the agent.",
+        epilog="subcommands: " + "; ".join(f"{k} ({v})" for k, v in SUBCOMMANDS.items()),
+    )
+    p.add_argument(
+        "checkpoint",
+        nargs="?",
+        help="an snd .safetensors checkpoint or a run folder (default: the bundled demo)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        dest="which",
+        default=None,
+        help="of a run folder: best (default), latest or a step number",
+    )
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="of a run folder: switch to each newer checkpoint at the next episode boundary",
+    )
+    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
+    p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
+    p.add_argument(
+        "--trajectory",
+        type=Path,
+        default=None,
+        help="play this trajectory file's actions (and seed) under the checkpoint; at its end the episode "
+        "pauses, and Play hands the game to the agent",
+    )
+    p.add_argument("--speed", default="1", help="0.25, 0.5, 1, 2, 4 or max (relative to 15 agent steps/s)")
+    p.add_argument("--frames", type=int, default=None, help="play this many frames, then pause")
+    p.add_argument(
+        "--screenshot", type=Path, default=None, help="after --frames, save a PNG of the window and exit"
+    )
+    p.add_argument(
+        "--view", choices=("frame", "stack", "newest"), default="frame", help="what the game view shows"
+    )
+    p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: a batch of one frame gains nothing from more, and the window "
+        "needs a core of its own)",
+    )
+    return p
+
+
+def _parse_speed(text: str) -> float:
+    from snd_player.app.worker import SPEEDS
+
+    v = 0.0 if text.strip().lower() in ("max", "0") else float(text.rstrip("x"))
+    if v not in SPEEDS:
+        raise SystemExit(f"snd-player: --speed must be one of 0.25, 0.5, 1, 2, 4, max (got {text})")
+    return v
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+        name = argv[0]
+        try:
+            mod = importlib.import_module(f"snd_player.cli.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"snd_player.cli.{name}":
+                raise
+            print(
+                f"snd-player: the '{name}' subcommand is not available in this installation", file=sys.stderr
+            )
+            return 2
+        return int(mod.main(argv[1:]) or 0)
+    return player_main(argv)
+
+
+def player_main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    speed = _parse_speed(args.speed)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"snd-player: --size must look like 1600x1000 (got {args.size})", file=sys.stderr)
+        return 2
+    headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if args.screenshot is not None and headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a grab needs no screen, nor X11's libraries
+    from snd_player.app.qt_check import missing_qt_libraries_message
+
+    problem = missing_qt_libraries_message()
+    if problem:  # Qt would abort with a message naming one library of several
+        print(f"snd-player: {problem}", file=sys.stderr)
+        return 2
+
+    if args.screenshot is not None and args.frames is None:
+        args.frames = 60
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    from snd_player.app.main_window import DEMO_CHECKPOINT
+    from snd_player.core.session import Session
+    from trainer.checkpoint import CheckpointError
+    from trainer.envs import EnvError
+
+    ckpt = (
+        Path(args.checkpoint) if args.checkpoint else (DEMO_CHECKPOINT if DEMO_CHECKPOINT.exists() else None)
+    )
+    if ckpt is not None and (ckpt.is_dir() or args.which is not None):
+        from trainer.runs import RunError, resolve_target
+
+        try:
+            ckpt, _ = resolve_target(ckpt, args.which)
+        except RunError as e:
+            print(f"snd-player: {e}", file=sys.stderr)
+            return 2
+    session = None
+    if args.trajectory is not None and ckpt is None:
+        print("snd-player: --trajectory needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
+        return 2
+    if ckpt is not None:
+        from snd_player.core.trajectory import TrajectoryError
+
+        try:
+            if args.trajectory is not None:  # the file's seed, env dynamics and actions
+                from snd_player.core.trajectory import load, open_replay
+                from trainer.agent import load_agent
+
+                traj = load(args.trajectory)
+                agent = load_agent(ckpt, device=args.device)
+                session = open_replay(agent, traj, ckpt, str(args.trajectory), greedy=args.greedy)
+                args.seed = traj.seed
+                if args.frames is not None:  # the file's end pauses the window anyway
+                    args.frames = min(args.frames, len(traj))
+            else:
+                session = Session.from_checkpoint(
+                    ckpt, seed=args.seed, greedy=args.greedy, device=args.device
+                )
+        except (CheckpointError, EnvError, TrajectoryError, OSError) as e:
+            # a terminal or a script sees why, and no window opens behind an error dialog
+            print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+            return 2
+    elif args.screenshot is not None:
+        print("snd-player: --screenshot needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
+        return 2
+
+    from PyQt6.QtWidgets import QApplication
+
+    from snd_player.app.main_window import MainWindow
+    from snd_player.app.widgets.theme import apply_dark_theme
+    from snd_player.app.worker import SPEEDS
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("snd-player")
+    app.setOrganizationName("snd")
+    apply_dark_theme(app)
+    # the session steps in a child process: the window's own GIL is left to drawing (60 frames a second)
+    win = MainWindow(seed=args.seed, greedy=args.greedy, session_process=True)
+    win.resize(w, h)
+    win.set_view_mode(args.view)
+    win.set_speed(0.0 if args.screenshot is not None else speed)
+    win.show()
+    if args.follow:
+        win.runs.set_follow(True)
+    if session is not None:
+        win.set_session(session, autoplay=args.frames is None)
+        if args.screenshot is None:  # a scripted grab is not the user opening a file
+            win._add_recent(ckpt.resolve())
+        if args.frames is not None:
+            win.play(args.frames)
+
+    session = None
+    if args.screenshot is not None:
+        rc = _screenshot(app, win, args.frames, args.screenshot, speed_after=SPEEDS.index(speed))
+    else:
+        rc = app.exec()
+    win.release()
+    # emulator states must die before interpreter teardown, or nanobind reports them as leaks
+    import gc
+
+    gc.collect()
+    return rc
+
+
+def _screenshot(app, win, frames: int, out: Path, speed_after: int, timeout_s: float = 300.0) -> int:
+    """Wait until ``frames`` frames are drawn, grab the window to ``out`` and quit."""
+    t_end = time.monotonic() + timeout_s
+    while time.monotonic() < t_end:
+        app.processEvents()
+        if win.frames_total >= frames and not win.playing:  # over follow mode's switches too
+            break
+        time.sleep(0.005)
+    else:
+        print(
+            f"snd-player: only {win.frames_total} of {frames} frames played in {timeout_s:.0f} s",
+            file=sys.stderr,
+        )
+        win.close()
+        return 2
+    win.speed_box.setCurrentIndex(speed_after)  # the grab shows the speed the user asked for
+    for _ in range(5):  # let the last batch, layout and status bar settle
+        app.processEvents()
+        time.sleep(0.02)
+    win._update_status()
+    win.draw_now()
+    app.processEvents()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = win.grab().save(str(out))
+    win.close()
+    if not ok:
+        print(f"snd-player: could not write {out}", file=sys.stderr)
+        return 2
+    print(f"{out}: {frames} frames, window {win.width()}x{win.height()}")
+    return 0
