@@ -31,7 +31,9 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -218,16 +220,27 @@ def cell_state(sweep_dir: Path, name: str) -> CellState:
 
 
 # ---- the job --------------------------------------------------------------------------------------------
+def continuation(run_dir: Path) -> list[str]:
+    """How a job goes on with the cell's folder: ``--resume`` when it holds a complete step checkpoint (model
+    and resume state), ``--restart`` when it holds a run but nothing to resume (killed while writing its
+    first checkpoint: what there is goes to old-<time>/ and the run starts over), nothing for a new folder."""
+    run = Run(run_dir)
+    if not run.path.is_dir() or run.config() is None:
+        return []
+    if any(p.with_suffix(".state.pt").is_file() for p in run.step_checkpoints()):
+        return ["--resume"]
+    partial = run.metrics() or run.step_checkpoints() or any(run.ckpt_dir.glob("*.state.pt"))
+    return ["--restart"] if partial else ["--resume"]
+
+
 def run_cell(train_argv: list[str]) -> int:
-    """What each submitit job runs: ``trainer train`` on the cell's folder, with ``--resume`` when the folder
-    already holds a run (decided when the job starts, so a requeued or re-submitted job continues it).
+    """What each submitit job runs: ``trainer train`` on the cell's folder, continuing what the folder holds
+    (:func:`continuation`, decided when the job starts, so a requeued or re-submitted job continues it).
     Raises when the trainer fails, so that submitit records the job as failed."""
     from trainer.cli import main as trainer_main
 
     run_dir = Path(train_argv[train_argv.index("--run-dir") + 1])
-    argv = ["train", *train_argv, "--no-progress"]
-    if (run_dir / "config.json").is_file():
-        argv.append("--resume")
+    argv = ["train", *train_argv, "--no-progress", *continuation(run_dir)]
     print("trainer " + shlex.join(argv), flush=True)
     rc = trainer_main(argv)
     if rc != 0:
@@ -363,7 +376,31 @@ def _submit_local(ex: Any, cells: list[Cell], argvs: list[list[str]], sweep_dir:
     """Run the jobs with at most ``n`` alive at once; returns their ids. Prints one line per job that ends."""
     pending = list(zip(cells, argvs))
     running: list[tuple[Cell, Any]] = []
-    ids = []
+    ids: list[str] = []
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        _drive(ex, pending, running, ids, sweep_dir, n)
+    except KeyboardInterrupt:
+        # the jobs are this process's children: stop them too (SIGINT, on which each trainer saves a
+        # checkpoint and exits), so that --resume finds them stopped, not running on
+        for _, job in running:
+            job.cancel(check=False)
+        for _, job in running:
+            job.wait()
+        print(f"trainer sweep: interrupted; {len(running)} running cells stopped with a checkpoint; continue with "
+              f"trainer sweep --out {sweep_dir} --resume", file=sys.stderr)  # fmt: skip
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return ids
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _drive(ex: Any, pending: list, running: list, ids: list[str], sweep_dir: Path, n: int) -> None:
     while pending or running:
         while pending and len(running) < n:
             cell, argv = pending.pop(0)
@@ -380,8 +417,7 @@ def _submit_local(ex: Any, cells: list[Cell], argvs: list[list[str]], sweep_dir:
             st = cell_state(sweep_dir, cell.name)
             why = "" if job.state == "FINISHED" else f"; job {job.state.lower()}, log {job.paths.stderr}"
             print(f"trainer sweep: {cell.name} {st.describe()}{why}", flush=True)
-        running = still
-    return ids
+        running[:] = still
 
 
 def submit(sweep: Sweep, sweep_dir: Path, only: list[Cell]) -> list[str]:
@@ -474,6 +510,8 @@ def main(argv: list[str]) -> int:
     except SweepError as e:
         print(f"trainer: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 def _main(args: argparse.Namespace, rest: list[str]) -> int:
@@ -509,7 +547,7 @@ def _main(args: argparse.Namespace, rest: list[str]) -> int:
         write_sweep(out, sweep)
         print(f"trainer sweep: all {len(cells)} cells of {out} have finished; nothing to submit")
         return 0
-    stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     entry: dict[str, Any] = {"time": stamp, "executor": sweep.executor, "cells": [c.name for c in todo], "jobs": []}
     sweep.submissions.append(entry)
     write_sweep(out, sweep)  # what was asked is on disk before any job runs
@@ -527,3 +565,52 @@ def _main(args: argparse.Namespace, rest: list[str]) -> int:
         return 1
     print(f"trainer sweep: all {len(cells)} cells finished; trainer report {out} --out {out}/report")
     return 0
+
+
+# ---- a sweep folder at a glance (the player's run list; no Qt here) --------------------------------------------
+@dataclass(frozen=True)
+class RunRow:
+    """One run of a sweep folder as a list shows it."""
+
+    path: Path
+    name: str  # the folder relative to the sweep (snd-v/montezuma/seed-3)
+    algo: str
+    env: str
+    seed: int | None
+    step: int  # last update's global_step (0 before the first)
+    total: int | None
+    score: float | None  # mean of the last 100 episode scores (the trainer's running score), None before any ended
+    rooms: int | None  # rooms seen so far (rooms_total of the last update)
+
+    @property
+    def finished(self) -> bool:
+        return self.total is not None and self.step >= self.total
+
+
+def sweep_table(path: str | Path) -> list[RunRow]:
+    """Every run under ``path`` (see :func:`sweep_runs`) with its last score and rooms."""
+    root = Path(path)
+    out = []
+    for p in sweep_runs(root):
+        run = Run(p)
+        cfg = run.config() or {}
+        rows = run.metrics()
+        scores = [s for r in rows for s in (r.get("episode_scores") or []) if isinstance(s, (int, float))]
+        last = rows[-1] if rows else {}
+        rooms = last.get("rooms_total")
+        step = last.get("global_step")
+        total, seed = cfg.get("total_steps"), cfg.get("seed")
+        out.append(RunRow(
+            path=p, name=str(p.relative_to(root)) if p != root else p.name, algo=str(cfg.get("algo", "?")),
+            env=str(cfg.get("env", "?")), seed=seed if isinstance(seed, int) else None,
+            step=step if isinstance(step, int) else 0, total=total if isinstance(total, int) else None,
+            score=sum(scores[-100:]) / len(scores[-100:]) if scores else None,
+            rooms=rooms if isinstance(rooms, int) else None,
+        ))  # fmt: skip
+    return out
+
+
+def is_sweep_like(path: str | Path) -> bool:
+    """A folder the player opens as a list of runs: a sweep, or any folder holding run folders (not a run)."""
+    p = Path(path)
+    return p.is_dir() and not Run.is_run(p) and (is_sweep(p) or bool(sweep_runs(p)))
