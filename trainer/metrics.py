@@ -52,8 +52,9 @@ def _finite(x: Any) -> Any:
 
 
 class MetricsWriter:
-    def __init__(self, run_dir: Path, tensorboard: bool, purge_step: int | None = None) -> None:
+    def __init__(self, run_dir: Path, tensorboard: bool, purge_step: int | None = None, tracker: Any = None) -> None:
         self.path = Path(run_dir) / "metrics.jsonl"
+        self._tracker = tracker  # trainer.tracking.WandbTracker under --track
         self._f = open(self.path, "a", encoding="utf-8")
         self._tb = None
         if tensorboard:
@@ -72,6 +73,8 @@ class MetricsWriter:
                 v = row.get(k)
                 if isinstance(v, (int, float)) and math.isfinite(v):
                     self._tb.add_scalar(k, v, step)
+        if self._tracker is not None:
+            self._tracker.log(clean, scalars)
 
     def flush(self) -> None:
         """Put buffered TensorBoard events on disk (the JSON rows are flushed as they are written)."""
@@ -84,3 +87,5 @@ class MetricsWriter:
         finally:
             if self._tb is not None:
                 self._tb.close()
+            if self._tracker is not None:
+                self._tracker.close()
