@@ -3,6 +3,7 @@ of tiny runs on submitit's local executor that is killed mid-way and re-submitte
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,12 +20,20 @@ from trainer.metrics import read_metrics
 TINY = [
     "--num-envs", "2", "--encoder", "nature", "--device", "cpu", "--num-workers", "0",
     "--ppo.rollout-steps", "16", "--ppo.minibatch-size", "32", "--checkpoint-every", "32",
-    "--total-steps", "160", "--obs-norm-init-steps", "4", "--no-tensorboard",
-]  # fmt: skip  5 updates of 32 steps, a checkpoint after each
+    "--total-steps", "96", "--obs-norm-init-steps", "4", "--no-tensorboard",
+]  # fmt: skip  3 updates of 32 steps, a checkpoint after each
 
 
-def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trainer.cli", "sweep", *args], capture_output=True, text=True, **kw)
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """``trainer sweep ARGS`` in its own process group, which is killed whatever happens (its local jobs too)."""
+    proc = subprocess.Popen([sys.executable, "-m", "trainer.cli", "sweep", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_cells_names_and_commands(tmp_path: Path) -> None:
@@ -55,13 +64,17 @@ def test_cells_names_and_commands(tmp_path: Path) -> None:
         (["--algos", "rnd", "--games", "montezuma", "--seeds", "3-1"], "--seeds '3-1'"),
         (["--algos", "rnd", "--games", "montezuma", "--seeds", "1", "--", "--seed", "4"], "--seed: the sweep sets it"),
         (["--resume"], "sweep.json: not found"),
+        (["--algos", "rnd", "--games", "montezuma", "--seeds", "1", "--", "--num-env", "3"], "Unrecognized options: --num-env, 3"),
+        (["--algos", "rnd", "--games", "montezuma", "--seeds", "1", "--", "--num-envs", "0"], "train options: --num-envs 0"),
         (["--algos", "rnd", "--games", "montezuma", "--seeds", "1", "--max-parallel", "0"], "--max-parallel 0"),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], said: str) -> None:
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, capsys, args: list[str], said: str) -> None:
     out = tmp_path / "sw"
     r = sw.main(["--out", str(out), *args])
     assert r == 2 and not out.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err
 
 
 def test_bad_input_message(tmp_path: Path, capsys) -> None:
@@ -128,6 +141,7 @@ def _steps(run: Path) -> list[int]:
     return [r["global_step"] for r in read_metrics(run / "metrics.jsonl")]
 
 
+@pytest.mark.timeout(1200)  # eight tiny trainer start-ups, two at a time, on a 2-core CI machine
 def test_local_grid_killed_and_resubmitted_finishes_every_cell_once(tmp_path: Path) -> None:
     """2 algos x 2 seeds of tiny runs, two at a time; the whole sweep (driver and jobs) is killed with SIGKILL
     once a cell has its first checkpoint; --resume re-submits only the unfinished cells, each continues its
@@ -160,8 +174,8 @@ def test_local_grid_killed_and_resubmitted_finishes_every_cell_once(tmp_path: Pa
     doc = json.loads((out / "sweep.json").read_text())
     assert [s["cells"] for s in doc["submissions"]] == [names, unfinished]
     for n in names:
-        assert sw.cell_state(out, n).finished and sw.cell_state(out, n).step == 160
-        assert _steps(out / n) == [32, 64, 96, 128, 160]  # each update once: nothing lost, nothing twice
+        assert sw.cell_state(out, n).finished and sw.cell_state(out, n).step == 96
+        assert _steps(out / n) == [32, 64, 96]  # each update once: nothing lost, nothing twice
     for n, row in first_rows.items():  # a cell with a checkpoint continued it, never set aside and restarted
         assert read_metrics(out / n / "metrics.jsonl")[0] == row and not list((out / n).glob("old-*"))
     for n, data in finished_bytes.items():

@@ -187,6 +187,34 @@ def max_minutes_for(time_min: float | None) -> float | None:
     return round(max(time_min * 0.95 - 1.0, time_min / 2), 2)
 
 
+def check_train_options(argv: list[str]) -> None:
+    """Parse one cell's ``trainer train`` options as the trainer will, so that a typo is one line now rather
+    than a failed job per cell later."""
+    import contextlib
+    import io
+
+    import tyro
+
+    from trainer.config import ConfigError, TrainConfig, apply_preset
+
+    preset = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--preset"), "none")
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(buf):
+            cfg = tyro.cli(TrainConfig, args=argv, default=apply_preset(TrainConfig(), preset), prog="trainer train")
+        cfg.validate()
+    except SystemExit:
+        said = [ln.strip(" |│─╭╰╮╯") for ln in buf.getvalue().splitlines()]
+        said = [ln for ln in said if ln.strip("-") and "help" not in ln.lower()]
+        why = said[1] if len(said) > 1 else "see trainer train --help"
+        if len(said) > 3 and said[2].lower().startswith("perhaps"):
+            why += f" (perhaps {said[3].split()[0]})"
+        raise SweepError(f"train options not accepted by trainer train: {why}") from None
+    except (ConfigError, ValueError) as e:
+        problems = getattr(e, "problems", None) or [str(e).splitlines()[0]]
+        raise SweepError(f"train options: {problems[0]}") from None
+
+
 # ---- a cell's state, read from its run folder ---------------------------------------------------------
 @dataclass(frozen=True)
 class CellState:
@@ -526,7 +554,7 @@ def _main(args: argparse.Namespace, rest: list[str]) -> int:
         fixed, axes = split_train_options(rest)
         seeds = parse_seeds(args.seeds or "")
         sweep = Sweep(_csv(args.algos, "algos"), _csv(args.games, "games"), seeds, axes, fixed)
-        sweep.cells()  # checks algos and games before anything is written
+        check_train_options(sweep.cells()[0].train_argv(out, fixed, None))  # algos, games, options: before any write
     _apply_options(sweep, args)
     cells = sweep.cells()
     states = {c.name: cell_state(out, c.name) for c in cells}
