@@ -47,10 +47,11 @@ def test_cells_names_and_commands(tmp_path: Path) -> None:
     assert argv == [
         "--algo", "snd-v", "--env", "ALE/MontezumaRevenge-v5", "--seed", "3",
         "--run-dir", str(tmp_path / "snd-v/montezuma/lr-1e-4/seed-3"), "--ppo.lr", "1e-4",
-        "--num-envs", "8", "--no-tensorboard", "--max-minutes", "227",
-    ]  # fmt: skip  240 * 0.95 - 1 = 227: the trainer saves before the scheduler's wall clock
+        "--num-envs", "8", "--no-tensorboard", "--max-minutes", "228",
+    ]  # fmt: skip  240 - 5 % = 228: the trainer saves before the scheduler's wall clock
     # a --max-minutes of the user's wins over the one made from --time-min
     assert cells[0].train_argv(tmp_path, ["--max-minutes", "5"], 227.0).count("--max-minutes") == 1
+    assert (sw.max_minutes_for(10), sw.max_minutes_for(4)) == (7.5, 2)  # 2.5 min at least, half at most
     assert sw.parse_seeds("1-3,7,2") == [1, 2, 3, 7]
     assert sw.game_of("ALE/Breakout-v5") == ("breakout", "ALE/Breakout-v5")
     assert sw.game_name_of_env("ALE/MontezumaRevenge-v5") == "montezuma"
@@ -92,7 +93,7 @@ def test_dry_run_prints_cells_and_commands_and_writes_nothing(tmp_path: Path, ca
     assert "4 cells" in text and "4 to run" in text
     for name in ("ppo/montezuma/seed-1", "ppo/montezuma/seed-2", "rnd/montezuma/seed-1", "rnd/montezuma/seed-2"):
         assert f"{name}: not started" in text
-        assert f"--run-dir {out / name} --num-envs 4 --max-minutes 56" in text  # 60 * 0.95 - 1
+        assert f"--run-dir {out / name} --num-envs 4 --max-minutes 57" in text  # 60 - 5 %
 
 
 def test_slurm_options_reach_sbatch(tmp_path: Path, monkeypatch) -> None:
@@ -118,7 +119,7 @@ def test_slurm_options_reach_sbatch(tmp_path: Path, monkeypatch) -> None:
     assert "module load cuda" in text
     doc = json.loads((out / "sweep.json").read_text())
     assert doc["submissions"][0]["jobs"] == [f"42_{i}" for i in range(6)]
-    assert doc["cells"][0]["argv"][-2:] == ["--max-minutes", "227"]
+    assert doc["cells"][0]["argv"][-2:] == ["--max-minutes", "228"]
     assert doc["slurm"]["partition"] == "gpu" and doc["time_min"] == 240
 
 

@@ -180,11 +180,12 @@ def make_cells(algos: list[str], games: list[str], seeds: list[int], axes: list[
 
 
 def max_minutes_for(time_min: float | None) -> float | None:
-    """The runs' ``--max-minutes`` for a per-run wall clock: 5 % and one minute earlier, so that the trainer
-    finishes its update and writes its checkpoint before the scheduler kills it (never below half)."""
+    """The runs' ``--max-minutes`` for a per-run wall clock: 5 % of it (at least 2.5 minutes) earlier, so
+    that the trainer finishes its update and writes its checkpoint before submitit's warning signal (90 s
+    before the limit) and the scheduler's kill (never below half of it)."""
     if time_min is None:
         return None
-    return round(max(time_min * 0.95 - 1.0, time_min / 2), 2)
+    return round(max(time_min - max(0.05 * time_min, 2.5), time_min / 2), 2)
 
 
 def check_train_options(argv: list[str]) -> None:
@@ -269,6 +270,10 @@ def run_cell(train_argv: list[str]) -> int:
 
     run_dir = Path(train_argv[train_argv.index("--run-dir") + 1])
     argv = ["train", *train_argv, "--no-progress", *continuation(run_dir)]
+    if hasattr(signal, "SIGUSR2") and threading.current_thread() is threading.main_thread():
+        # SLURM's warning before the time limit or a preemption (submitit asks for USR2): the trainer's own
+        # stop, a checkpoint and exit 0, so that --resume continues the run
+        signal.signal(signal.SIGUSR2, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     print("trainer " + shlex.join(argv), flush=True)
     rc = trainer_main(argv)
     if rc != 0:
