@@ -217,6 +217,7 @@ def _plot_curves(runs: list[RunData], game: str, points: int, reps: int, seed: i
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
 
     group = [r for r in runs if r.game == game]
     top = max(r.last_step for r in group)
@@ -230,15 +231,16 @@ def _plot_curves(runs: list[RunData], game: str, points: int, reps: int, seed: i
             vals = np.array([[r.at(metric, int(s)) for s in grid] for r in mine])  # (runs, P)
             iqm, lo, hi = curve(vals, reps, seed)
             data.setdefault(algo, {})[metric] = {"iqm": iqm.tolist(), "lo": lo.tolist(), "hi": hi.tolist()}
-            x = grid / 1e6
+            x = grid
             ax.plot(x, iqm, color=colour, lw=1.6, label=f"{algo} ({len(mine)} runs)")
             ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
             for r in mine:
                 if not r.finished and r.last_step < top:  # a run that stopped early: where it stopped
-                    ax.axvline(r.last_step / 1e6, color=colour, ls=":", lw=0.8)
+                    ax.axvline(r.last_step, color=colour, ls=":", lw=0.8)
     for ax, metric in zip(axes, METRICS):
         ax.set_title(f"{game}: {LABELS[metric]} (IQM, 95% CI)")
-        ax.set_xlabel("agent steps (millions)")
+        ax.set_xlabel("agent steps (dotted: where a run stopped early)")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 5M
         ax.grid(alpha=0.3)
     axes[0].legend(loc="upper left", fontsize=8)
     fig.savefig(path, dpi=110)
