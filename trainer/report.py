@@ -238,6 +238,10 @@ def _plot_curves(runs: list[RunData], game: str, points: int, reps: int, seed: i
                 if not r.finished and r.last_step < top:  # a run that stopped early: where it stopped
                     ax.axvline(r.last_step, color=colour, ls=":", lw=0.8)
     for ax, metric in zip(axes, METRICS):
+        if metric == "rooms" and all(np.isnan(r.rooms).all() for r in group):
+            ax.text(0.5, 0.5, f"{game} has no rooms", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
         ax.set_title(f"{game}: {LABELS[metric]} (IQM, 95% CI)")
         ax.set_xlabel("agent steps (dotted: where a run stopped early)")
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 5M
@@ -271,7 +275,8 @@ def _plot_profiles(runs: list[RunData], budget_of: dict[str, int], reps: int, se
             ax.set_axis_off()
             continue
         top = max(float(s.max()) for s in scores.values())
-        taus = np.linspace(min(0.0, min(float(s.min()) for s in scores.values())), top * 1.05 + 1e-9, 101)
+        low = min(0.0, min(float(s.min()) for s in scores.values()))
+        taus = np.linspace(low, top * 1.05 if top > low else low + 1.0, 101)  # every score equal: a unit range
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             prof, cis = library.create_performance_profile(scores, taus, reps=reps)
@@ -283,6 +288,7 @@ def _plot_profiles(runs: list[RunData], budget_of: dict[str, int], reps: int, se
         ax.set_title(f"{game} at {_fmt_steps(budget)} steps")
         ax.set_xlabel("score tau")
         ax.set_ylabel("fraction of runs with score > tau")
+        ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
