@@ -28,7 +28,12 @@ COLUMNS = ("run", "algo", "env", "seed", "step", "score", "rooms", "state")
 def _cells(r: RunRow) -> tuple[str, ...]:
     state = "finished" if r.finished else (f"stopped at {r.step:,} of {r.total:,}" if r.total else "")
     return (r.name, r.algo, r.env, "" if r.seed is None else str(r.seed), f"{r.step:,}",
-            "-" if r.score is None else f"{r.score:.0f}", "-" if r.rooms is None else str(r.rooms), state)  # fmt: skip
+            _score(r.score), "-" if r.rooms is None else str(r.rooms), state)  # fmt: skip
+
+
+def _score(v: float | None) -> str:
+    """Whole points from 100 on; three figures below, where a tiny run's 0.5 would otherwise read 0."""
+    return "-" if v is None else (f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}")
 
 
 class SweepDialog(QDialog):
@@ -55,6 +60,7 @@ class SweepDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, parent=self)
         self.open_button = QPushButton("Open")

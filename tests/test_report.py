@@ -83,6 +83,7 @@ def test_markdown_embeds_figures_and_says_which_runs_stopped(runs: Path, tmp_pat
     assert "| montezuma | 2k | 4 vs 3 | 0.96 |" in md
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # arch, inside rliable: random_state is deprecated
 def test_estimates_are_rliables(runs: Path) -> None:
     """The table's numbers are what rliable itself gives for the same scores, resamples and seed."""
     from rliable import library, metrics

@@ -185,3 +185,36 @@ def test_local_grid_killed_and_resubmitted_finishes_every_cell_once(tmp_path: Pa
     again = _cli("--out", str(out), "--resume")
     assert again.returncode == 0 and "nothing to submit" in again.stdout
     assert len(json.loads((out / "sweep.json").read_text())["submissions"]) == 2
+
+
+@pytest.mark.timeout(900)
+def test_sigterm_to_the_driver_stops_its_running_cell_with_a_checkpoint(tmp_path: Path) -> None:
+    """A local sweep stopped with SIGTERM (or Ctrl-C) stops the run it started: the trainer writes a checkpoint
+    and exits, the driver waits for it and exits 130, and nothing holds the run folder afterwards."""
+    from trainer.runs import lock_run_dir
+
+    out = tmp_path / "sw"
+    name = "ppo/montezuma/seed-1"
+    long = [a if a != "96" else "100000" for a in TINY]  # the cell would run for a long time
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainer.cli", "sweep", "--out", str(out), "--algos", "ppo", "--games", "montezuma",
+         "--seeds", "1", "--", *long],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 500
+        while time.monotonic() < deadline and proc.poll() is None:
+            if read_metrics(out / name / "metrics.jsonl"):  # the trainer is in its loop
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "interrupted" in err and "--resume" in err
+    st = sw.cell_state(out, name)
+    assert st.started and not st.finished and st.step >= 32  # stopped, with a checkpoint past the first update
+    assert st.step == _steps(out / name)[-1]  # the checkpoint of the last update it finished
+    with lock_run_dir(out / name):  # no trainer left running in the folder
+        pass

@@ -39,6 +39,7 @@ def test_sweep_table_has_each_runs_last_score_and_rooms(sweep_dir: Path) -> None
 
 
 def test_dialog_opens_one_or_compares_two(qtbot, sweep_dir: Path) -> None:
+    from snd_player import sweep_dialog
     from snd_player.sweep_dialog import SweepDialog
 
     dlg = SweepDialog(None, sweep_dir)
@@ -46,6 +47,7 @@ def test_dialog_opens_one_or_compares_two(qtbot, sweep_dir: Path) -> None:
     assert dlg.table.rowCount() == 2
     assert [dlg.table.item(0, j).text() for j in (0, 4, 5, 6, 7)] == ["rnd/montezuma/seed-1", "64", "167", "3", "finished"]
     assert dlg.table.item(1, 7).text() == "stopped at 32 of 64"
+    assert sweep_dialog._score(0.5) == "0.5" and sweep_dialog._score(1234.4) == "1234"
     assert not dlg.open_button.isEnabled() and not dlg.compare_button.isEnabled()
     dlg.table.selectRow(0)
     assert dlg.open_button.isEnabled() and not dlg.compare_button.isEnabled()

@@ -414,13 +414,19 @@ def _submit_local(ex: Any, cells: list[Cell], argvs: list[list[str]], sweep_dir:
     try:
         _drive(ex, pending, running, ids, sweep_dir, n)
     except KeyboardInterrupt:
-        # the jobs are this process's children: stop them too (SIGINT, on which each trainer saves a
-        # checkpoint and exits), so that --resume finds them stopped, not running on
+        # the jobs are this process's children: stop them too, so that --resume finds them stopped, not running
+        # on. SIGTERM to submitit's local controller is forwarded to the job and waited for, and on it the
+        # trainer writes a checkpoint and exits (submitit's cancel() sends SIGINT, after which the controller
+        # kills the job 1 s later, mid-save)
         for _, job in running:
-            job.cancel(check=False)
+            proc = getattr(job, "_process", None)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            elif proc is None:
+                job.cancel(check=False)
         for _, job in running:
             job.wait()
-        print(f"trainer sweep: interrupted; {len(running)} running cells stopped with a checkpoint; continue with "
+        print(f"trainer sweep: interrupted; {len(running)} running cells stopped; continue with "
               f"trainer sweep --out {sweep_dir} --resume", file=sys.stderr)  # fmt: skip
         raise
     finally:
