@@ -4,6 +4,8 @@ trainer train --env ALE/MontezumaRevenge-v5 --algo snd-v --run-dir runs/mr-sndv 
 trainer bench --env ALE/MontezumaRevenge-v5 --algo rnd --num-envs 32 [--json]
 trainer analyze CKPT --out features.png
 trainer presets --algo snd-v --env procgen:climber --preset paper [--json]
+trainer sweep --out sweeps/mr --algos snd-v,rnd --games montezuma --seeds 1-3 [--executor slurm ...]
+trainer report sweeps/mr --out report/ [--at 2M,5M]
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from trainer.config import Algo, ConfigError, TrainConfig, apply_preset
 from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
 
-USAGE = """usage: trainer {train,bench,analyze,presets} [options]
+USAGE = """usage: trainer {train,bench,analyze,presets,sweep,report} [options]
 
   train     train PPO with RND / SND-V / SND-STD / SND-VIC (or plain PPO); `trainer train --help`
   bench     env-only and full-training steps/s side by side; `trainer bench --help`
   analyze   t-SNE/PCA of a checkpoint's target features coloured by room; `trainer analyze --help`
   presets   every hyper-parameter a `trainer train` run would use, its value and its source, then exit
+  sweep     a grid of runs (algos x games x seeds) on SLURM or this machine; `trainer sweep --help`
+  report    IQM tables with bootstrap CIs, curves and profiles of many runs; `trainer report --help`
 """
 
 
@@ -285,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         return mod.main(rest)
     if cmd == "presets":
         return presets_main(rest)
-    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze, presets")
+    if cmd in ("sweep", "report"):
+        return importlib.import_module(f"trainer.{cmd}").main(rest)
+    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze, presets, sweep, report")
 
 
 if __name__ == "__main__":

@@ -174,6 +174,13 @@ class TrainConfig:
     (michalnand `_init_running_stats`: 256; only for algos with a normaliser)."""
     tensorboard: bool = True
     """Write TensorBoard events to --run-dir/tb."""
+    track: bool = False
+    """Also log every update's scalars to Weights & Biases (CleanRL's --track; needs `pip install
+    'snd[wandb]'`; WANDB_MODE=offline keeps them on disk). TensorBoard events are written as before."""
+    wandb_project: str = "snd"
+    """W&B project of --track."""
+    wandb_entity: str | None = None
+    """W&B team or user of --track (None = wandb's default)."""
     progress: bool = True
     """Show the progress bar."""
     torch_threads: int | None = None

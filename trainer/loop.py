@@ -538,7 +538,12 @@ class Trainer:
         # TensorBoard drops events at steps >= purge_step: those after the checkpoint, not the checkpoint's own
         purge = self.global_step + 1 if self.global_step else None
         if self.dist.is_main:
-            self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=purge)
+            tracker = None
+            if cfg.track:
+                from trainer.tracking import WandbTracker
+
+                tracker = WandbTracker(self.run_dir, to_dict(cfg), cfg.wandb_project, cfg.wandb_entity)
+            self.metrics = MetricsWriter(self.run_dir, cfg.tensorboard, purge_step=purge, tracker=tracker)
             if (foreign := foreign_files_warning(self.ckpt_dir)) is not None:
                 print(f"trainer: warning: {foreign}", file=sys.stderr)
             if self.global_step >= total:
@@ -647,6 +652,10 @@ def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, An
     early with TrainingStopped once a checkpoint is written.
     """
     cfg.validate()  # a bad value is refused before the lock creates the run folder
+    if cfg.track:
+        from trainer.tracking import require_wandb
+
+        require_wandb()  # a missing extra, too
     with _run_lock(cfg):
         trainer = Trainer(cfg, resume=cfg.resume)
         try:

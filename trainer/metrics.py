@@ -77,8 +77,9 @@ def _quiet_tensorboard_thread() -> None:
 
 
 class MetricsWriter:
-    def __init__(self, run_dir: Path, tensorboard: bool, purge_step: int | None = None) -> None:
+    def __init__(self, run_dir: Path, tensorboard: bool, purge_step: int | None = None, tracker: Any = None) -> None:
         self.path = Path(run_dir) / "metrics.jsonl"
+        self._tracker = tracker  # trainer.tracking.WandbTracker under --track
         self._f = open(self.path, "a", encoding="utf-8")
         self._tb = None
         self._tb_dir = Path(run_dir) / "tb"
@@ -109,6 +110,8 @@ class MetricsWriter:
                 v = row.get(k)
                 if isinstance(v, (int, float)) and math.isfinite(v):
                     self._tb_call(self._tb.add_scalar, k, v, step)
+        if self._tracker is not None:
+            self._tracker.log(clean, scalars)
 
     def flush(self) -> None:
         """Put buffered TensorBoard events on disk (the JSON rows are flushed as they are written)."""
@@ -121,3 +124,5 @@ class MetricsWriter:
         finally:
             if self._tb is not None:
                 self._tb_call(self._tb.close)
+            if self._tracker is not None:
+                self._tracker.close()

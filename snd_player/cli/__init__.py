@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "checkpoint",
         nargs="?",
-        help="an snd .safetensors checkpoint or a run folder (default: the bundled demo)",
+        help="an snd .safetensors checkpoint, a run folder, or a sweep (a folder of runs: pick one, or two to "
+        "compare) (default: the bundled demo)",
     )
     p.add_argument(
         "--checkpoint",
@@ -131,6 +132,13 @@ def player_main(argv: list[str]) -> int:
     ckpt = (
         Path(args.checkpoint) if args.checkpoint else (DEMO_CHECKPOINT if DEMO_CHECKPOINT.exists() else None)
     )
+    if ckpt is not None and ckpt.is_dir() and args.which is None and args.screenshot is None:
+        from snd_player.app.sweep_dialog import pick_from_sweep
+
+        picked = pick_from_sweep(ckpt)  # a sweep (or a folder of runs): its list; None for anything else
+        if picked is not None and len(picked) != 1:  # cancelled, or two to compare
+            return _compare(picked, args) if picked else 0
+        ckpt = picked[0] if picked else ckpt
     if ckpt is not None and (ckpt.is_dir() or args.which is not None):
         from trainer.runs import RunError, resolve_target
 
@@ -205,6 +213,14 @@ def player_main(argv: list[str]) -> int:
 
     gc.collect()
     return rc
+
+
+def _compare(pair: tuple[Path, ...], args: argparse.Namespace) -> int:
+    """Two runs picked from a sweep's list, side by side (``snd-player compare A B``)."""
+    from snd_player.cli import compare
+
+    argv = [str(pair[0]), str(pair[1]), "--seed", str(args.seed)] + (["--greedy"] if args.greedy else [])
+    return int(compare.main(argv) or 0)
 
 
 def _screenshot(app, win, frames: int, out: Path, speed_after: int, timeout_s: float = 300.0) -> int:
