@@ -34,9 +34,10 @@ from trainer.checkpoint import (
 from trainer.config import TrainConfig, from_dict, to_dict
 from trainer.distributed import Distributed, env_rank
 from trainer.envs import VecEnv, is_procgen, make_vec_env
-from trainer.metrics import MetricsWriter, truncate_metrics
+from trainer.metrics import MetricsWriter
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
 from trainer.resume import (
+    cut_metrics,
     find_resume_point,
     holds_a_run,
     remove_stale_temps,
@@ -205,6 +206,7 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         resume_state = None
+        self._aside: Path | None = None  # the old-<time>/ folder this resume set files aside in
         if resume and cfg.restart:
             raise TrainError(
                 "--resume and --restart: pick one (continue the run, or set it aside and start over)"
@@ -297,7 +299,7 @@ class Trainer:
             _notice(f"--resume: {self.run_dir} has no checkpoint and no metrics yet; starting from step 0")
             return cfg, None
         if point.passed_over and main_rank:
-            aside = set_aside_passed_over(self.run_dir, point)
+            aside = self._aside = set_aside_passed_over(self.run_dir, point)
             why = "; ".join(f"step {s:,}: {reason}" for s, reason in point.passed_over)
             kept = f"; its files are in {aside}" if aside is not None else ""
             _notice(f"--resume: continuing from step {point.step:,}, passing over {why}{kept}")
@@ -325,7 +327,9 @@ class Trainer:
         self.stats.has_rooms = bool(state["all_rooms"])
         self.stats.recent.extend(state["recent_scores"])
         if self.dist.is_main:
-            truncate_metrics(self.run_dir / "metrics.jsonl", self.update_idx)
+            warning = cut_metrics(self.run_dir, self.update_idx, self._aside)
+            if warning is not None:
+                print(f"trainer: warning: {warning}", file=sys.stderr, flush=True)
 
     def _restore_device_generators(self, state: dict[str, Any]) -> None:
         """Action sampling and motivation generators live on the training device: restored where the

@@ -28,7 +28,8 @@ import torch
 from trainer.agent import load_agent
 from trainer.checkpoint import CheckpointError, read_metadata
 from trainer.config import TrainConfig
-from trainer.metrics import read_metrics
+from trainer.metrics import read_metrics, truncate_metrics
+from trainer.runfiles import read_metric_rows
 
 
 class ResumeError(ValueError):
@@ -248,3 +249,21 @@ def set_aside_passed_over(run_dir: Path, point: ResumePoint) -> Path | None:
     if (run_dir / "metrics.jsonl").exists():
         shutil.copy2(run_dir / "metrics.jsonl", target / "metrics.jsonl")
     return target
+
+
+def cut_metrics(run_dir: Path, max_update: int, aside: Path | None = None) -> str | None:
+    """Cut metrics.jsonl back to the rows of the checkpoint's updates (``update <= max_update``), keeping every
+    readable one of them; returns one warning line when unreadable lines were skipped, else None.
+
+    The skipped lines are not lost: the file as it was goes to ``aside`` (``old-<time>/``, made when None),
+    where the warning's line numbers point."""
+    path = Path(run_dir) / "metrics.jsonl"
+    read = read_metric_rows(path)
+    if read.bad:
+        aside = aside if aside is not None else aside_folder(run_dir)
+        if not (aside / "metrics.jsonl").exists():
+            shutil.copy2(path, aside / "metrics.jsonl")
+    truncate_metrics(path, max_update)
+    if not read.bad:
+        return None
+    return f"--resume: {read.warning()}; the file as it was is in {aside / 'metrics.jsonl'}"
