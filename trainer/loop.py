@@ -44,6 +44,7 @@ from trainer.resume import (
     set_aside_everything,
     set_aside_passed_over,
 )
+from trainer.runfiles import RunFileError, check_folder, read_json
 from trainer.runs import lock_run_dir
 from trainer.stop import StopFlag
 
@@ -223,6 +224,8 @@ class Trainer:
                 f"{self.run_dir} already holds a run ({held}); pass --resume to continue it, --restart to set "
                 "it aside and start over, or pick another --run-dir"
             )
+        if cfg.tensorboard and main_rank:  # TensorBoard's writer would fail later with a bare "File exists"
+            check_folder(self.run_dir / "tb", "the folder of TensorBoard's event files")
         cfg = cfg.resolved()
         # the run as a whole (config.json, checkpoints, global steps) and this rank's share of it
         self.dist = Distributed.from_env()
@@ -282,11 +285,17 @@ class Trainer:
     # ---- run folder -------------------------------------------------------------------------------------
     def _prepare_resume(self, cli_cfg: TrainConfig, main_rank: bool = True) -> tuple[TrainConfig, dict[str, Any] | None]:
         cfg_path = self.run_dir / "config.json"
-        if not cfg_path.exists():
-            raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}")
         try:
-            cfg = from_dict(json.loads(cfg_path.read_text()))
-        except (ValueError, TypeError) as e:
+            raw = read_json(cfg_path, "the run's config.json, as trainer train writes it")
+        except FileNotFoundError:
+            raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}") from None
+        except RunFileError as e:
+            raise TrainError(f"--resume: {e}") from None
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError(f"expected a JSON object, found {type(raw).__name__}")
+            cfg = from_dict(raw)
+        except (ValueError, TypeError, AttributeError) as e:
             why = (str(e).splitlines() or [type(e).__name__])[0]
             raise TrainError(f"--resume: {cfg_path} is not a readable snd config ({why})") from None
         # a resumed run may be given a larger budget or another device; everything else is the run's own

@@ -43,7 +43,12 @@ LIST_FIELDS = ("episode_scores", "episode_lengths", "episode_rooms", "rooms")
 """Fields that are lists where present."""
 
 
-class RunFileError(ValueError):
+class RunError(ValueError):
+    """A run folder that cannot be used; the message is one line naming the folder and what was expected.
+    (``trainer.runs.RunError``: defined here so that every run-file error is one.)"""
+
+
+class RunFileError(RunError):
     """A run-folder file that cannot be read; the message is one line that starts with the path."""
 
 
@@ -257,11 +262,12 @@ def check_folder(path: Path, what: str) -> None:
     """RunFileError when ``path`` exists and is not a folder (e.g. a file named ``tb`` where TensorBoard's
     event folder goes, which would fail later with a bare "File exists")."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        try:
-            kind = _kind_of_mode(os.stat(path).st_mode)
-            kind = "a file" if kind == "not a regular file" and path.is_file() else kind
-        except OSError:
-            kind = "not a folder"
-        kind = "a file" if path.is_file() else kind
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise RunFileError(f"{path}: cannot look at it ({e.strerror or e}); expected {what}") from None
+    if not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else _kind_of_mode(mode)
         raise RunFileError(f"{path}: is {kind}, expected {what}; move it away or pick another --run-dir")

@@ -15,24 +15,23 @@ Layout written by ``trainer train``::
 
 from __future__ import annotations
 
-import json
 import os
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata
 from trainer.metrics import read_metrics
+from trainer.runfiles import MAX_METRICS_BYTES, RunError, RunFileError, open_regular, parse_row, read_json
+
+__all__ = ["CheckpointInfo", "MetricsTail", "Run", "RunError", "RunFileError", "RunLock", "lock_run_dir"]
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
-
-
-class RunError(ValueError):
-    """A run folder that cannot be used; the message is one line naming the folder and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -98,15 +97,17 @@ class Run:
         return self.path / "config.json"
 
     def config(self) -> dict[str, Any] | None:
-        """The run's config.json as a dict, or None when it is missing or unreadable."""
+        """The run's config.json as a dict, or None when it is missing or unreadable (``trainer.runfiles``:
+        a FIFO, a device, an oversized or deeply nested file is unreadable, never a hang or a crash)."""
         try:
-            cfg = json.loads(self.config_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            cfg = read_json(self.config_path, "the run's config.json")
+        except (OSError, RunFileError):
             return None
         return cfg if isinstance(cfg, dict) else None
 
     def metrics(self) -> list[dict[str, Any]]:
-        """Every complete metrics row (a partial last line that a live trainer is writing is skipped)."""
+        """Every usable metrics row (a partial last line that a live trainer is writing, and lines that are
+        not rows, are skipped); RunFileError for a metrics.jsonl that is not a regular file or too large."""
         return read_metrics(self.metrics_path)
 
     def step_checkpoints(self) -> list[Path]:
@@ -185,7 +186,9 @@ class MetricsTail:
     """Reads a metrics.jsonl that a live trainer appends to, a few new bytes at a time.
 
     Each :meth:`poll` reads only the bytes added since the previous one; a partial last line is kept until
-    its newline arrives, and a complete line that is not JSON is skipped (never an exception). When the
+    its newline arrives, and a complete line that is not a usable row (``trainer.runfiles.parse_row``: not
+    JSON, a NaN step, a string update...) is skipped, never an exception; so is a metrics.jsonl that is not
+    a regular file (a FIFO is never opened) or that grows past the size cap. When the
     file is replaced or shrinks (a resume cuts it back to its checkpoint's updates) reading starts over and
     ``poll`` says so, so the caller drops what it had.
     """
@@ -202,6 +205,8 @@ class MetricsTail:
             st = self.path.stat()
         except OSError:
             return [], False
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_METRICS_BYTES:
+            return [], False
         restarted = False
         if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self._offset:
             self._offset, self._partial, restarted = 0, b"", True
@@ -209,20 +214,17 @@ class MetricsTail:
         if st.st_size == self._offset:
             return [], restarted
         try:
-            with open(self.path, "rb") as f:
+            with open_regular(self.path, "a metrics.jsonl") as f:  # replaced by a FIFO since the stat: refused
                 f.seek(self._offset)
                 data = f.read(st.st_size - self._offset)
-        except OSError:
+        except (OSError, RunFileError):
             return [], restarted
         self._offset += len(data)
         *lines, self._partial = (self._partial + data).split(b"\n")
         rows = []
         for line in lines:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):
+            row, _ = parse_row(line)
+            if row is not None:
                 rows.append(row)
         return rows, restarted
 
