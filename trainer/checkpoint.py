@@ -213,8 +213,21 @@ def list_checkpoints(ckpt_dir: Path) -> list[Path]:
     return sorted(p for p in ckpt_dir.glob("*.safetensors") if p.stem.isdigit())
 
 
-def prune_checkpoints(ckpt_dir: Path, keep: int) -> None:
-    """Keep the newest ``keep`` step checkpoints (and their resume state); ``best`` is never removed."""
-    for p in list_checkpoints(ckpt_dir)[:-keep] if keep > 0 else []:
+def prune_checkpoints(
+    ckpt_dir: Path, keep: int, keep_states: int | None = None, on_schedule: Callable[[int], bool] | None = None
+) -> None:
+    """Keep the newest ``keep`` step checkpoints (0: all), and the resume state of the newest ``keep_states``
+    of them only (None: of all kept): older checkpoints keep their weights alone (docs/checkpoints.md).
+
+    With ``on_schedule`` (step -> whether the checkpoint came from --checkpoint-every), an older checkpoint
+    that did not (written by --checkpoint-minutes, a stop or the end) goes with its resume state: it was
+    insurance against a crash, and a run kept whole for a recording keeps evenly spaced steps.
+    ``best`` is never removed."""
+    steps = list_checkpoints(ckpt_dir)
+    for p in steps[:-keep] if keep > 0 else []:
         p.unlink(missing_ok=True)
         p.with_suffix(".state.pt").unlink(missing_ok=True)
+    for p in steps[:-keep_states] if keep_states else []:
+        p.with_suffix(".state.pt").unlink(missing_ok=True)
+        if on_schedule is not None and not on_schedule(int(p.stem)):
+            p.unlink(missing_ok=True)

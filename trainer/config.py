@@ -150,9 +150,17 @@ class TrainConfig:
     wall clock. A resumed session takes the value of its own command line, not the run's."""
     checkpoint_every: StepCount = 1_000_000
     """Write a checkpoint every this many agent steps (and always at the end)."""
+    checkpoint_minutes: float = 20.0
+    """Also write a checkpoint once this many minutes of wall clock have passed since the last one (or since
+    start-up), so a kill -9 or an out-of-memory loses at most this much time (Sample Factory's
+    save_every_sec, 120 s by default). 0 = steps only."""
     keep_checkpoints: int = 3
     """Newest step checkpoints kept (0 = keep every one, e.g. for `snd-player record RUN --across-checkpoints`);
     best.safetensors (highest mean episode score) is kept as well."""
+    keep_resume_states: int = 2
+    """Newest step checkpoints that keep their resume state (<step>.state.pt: optimiser moments and random
+    streams, about twice the model's size); older ones keep their weights only: they play, evaluate and
+    record as before, but --resume cannot continue from them. See docs/checkpoints.md for the sizes."""
     obs_norm_init_steps: int = 256
     """Random-action steps (per env) that initialise the motivation's input normaliser before training
     (michalnand `_init_running_stats`: 256; only for algos with a normaliser)."""
@@ -215,6 +223,8 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
+MAX_MINUTES = 10**7
+"""A wall-clock span in minutes (about 19 years): beyond it a value is a typo, and 60 x it stays a float."""
 MAX_SEED = 2**31 - 1
 """Seeds reach the ALE and procgen as C ints."""
 FRAME_SIZE_RANGE = (16, 256)
@@ -254,7 +264,9 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     check("num_envs", cfg.num_envs, 1, None, integer=True)
     check("total_steps", cfg.total_steps, 1, None, integer=True, optional=True)
     check("checkpoint_every", cfg.checkpoint_every, 1, None, integer=True)
+    check("checkpoint_minutes", cfg.checkpoint_minutes, 0, MAX_MINUTES)
     check("keep_checkpoints", cfg.keep_checkpoints, 0, None, integer=True)
+    check("keep_resume_states", cfg.keep_resume_states, 1, None, integer=True)
     check("obs_norm_init_steps", cfg.obs_norm_init_steps, 0, None, integer=True)
     check("num_workers", cfg.num_workers, 0, None, integer=True, optional=True)
     check("torch_threads", cfg.torch_threads, 1, None, integer=True, optional=True)

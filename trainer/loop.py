@@ -202,6 +202,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
         cfg.validate()  # before the folder is touched (--restart) or anything is allocated
         self.started = time.monotonic()
+        self.last_checkpoint = self.started  # --checkpoint-minutes counts from here, then from each checkpoint
         # this session's wall-clock budget: the command line's, also when --resume reads the run's config
         self.max_minutes = cfg.max_minutes
         self.run_dir = Path(cfg.run_dir)
@@ -387,7 +388,11 @@ class Trainer:
         if recent > self.best_score or not (self.ckpt_dir / "best.safetensors").exists():
             self.best_score = max(recent, self.best_score)
             save_agent(self.agent, self.ckpt_dir / "best.safetensors", self.global_step, extra)
-        prune_checkpoints(self.ckpt_dir, self.cfg.keep_checkpoints)
+        every, batch = self.run_cfg.checkpoint_every, self.run_cfg.batch_size
+        prune_checkpoints(
+            self.ckpt_dir, self.cfg.keep_checkpoints, self.cfg.keep_resume_states,
+            on_schedule=lambda step: step // every > (step - batch) // every,  # this update crossed a multiple
+        )  # fmt: skip
         return path
 
     def _facts(self) -> dict[str, Any]:
@@ -582,12 +587,13 @@ class Trainer:
                 if bar is not None:
                     bar.update(cfg.batch_size)
                     bar.set_postfix_str(self._postfix(row), refresh=False)
-                saved = self.global_step >= next_ckpt or self.global_step >= total
+                saved = self.global_step >= next_ckpt or self.global_step >= total or self._clock_due()
                 if saved:
                     if self.metrics is not None:
                         self.metrics.flush()  # every event up to the checkpoint is on disk before it exists
                     self._save()
                     next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+                    self.last_checkpoint = time.monotonic()
                 # SIGTERM / Ctrl-C or --max-minutes: the update is done; keep it and stop. Every rank must agree
                 # on the update it stops after (the save is collective), hence the any() over ranks.
                 stop_seen = self.dist.any(stop.requested)
@@ -610,6 +616,15 @@ class Trainer:
                 f"(update {self.update_idx}) with a checkpoint; resume with: trainer train --run-dir {self.run_dir} --resume"
             )
         return rows
+
+    def _clock_due(self) -> bool:
+        """True on every rank once --checkpoint-minutes have passed since the last checkpoint (rank 0's clock
+        decides, so all ranks save the same update)."""
+        minutes = self.run_cfg.checkpoint_minutes
+        if not minutes:
+            return False
+        due = self.dist.is_main and time.monotonic() - self.last_checkpoint >= 60.0 * minutes
+        return self.dist.any(due)
 
     def _budget_spent(self) -> bool:
         """True once this session has run --max-minutes (checked between updates)."""

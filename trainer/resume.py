@@ -71,6 +71,11 @@ def read_resume_state(path: Path, step: int) -> dict[str, Any]:
     """The resume state of the checkpoint at ``step``; ResumeError(one line, starting with the file name)."""
     name = path.name
     if not path.exists():
+        if path.with_name(f"{step:012d}.safetensors").exists():
+            raise ResumeError(
+                f"{name} missing (a weights-only checkpoint: only the newest --keep-resume-states keep their "
+                "resume state)"
+            )
         raise ResumeError(f"{name} missing")
     if not path.is_file():
         raise ResumeError(f"{name}: not a regular file")
