@@ -210,3 +210,46 @@ def test_a_hostile_run_folder_is_one_line_and_exit_2(hostile_results, name, expe
     assert rc is not None, f"{name}: still running after 180 s (a hang)"
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert err.startswith("trainer: error: ") and expected in err, err
+
+
+# ---- issue 26, item 3: --restart and a fresh start touch only runs -------------------------------------------
+def _project(folder: Path) -> dict[str, bytes]:
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "main.py").write_text("print('mine')\n")
+    (folder / "README.md").write_text("# my project\n")
+    (folder / "tb.txt").write_text("notes\n")
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("flag", ["", "--restart"])
+def test_a_folder_that_is_not_a_run_is_refused_and_left_as_it_was(tmp_path, flag):
+    before = _project(tmp_path)
+    out = trainer(tmp_path, *TINY, *([flag] if flag else []))
+    assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
+    prefix = "trainer: error: --restart: " if flag else "trainer: error: "
+    assert out.stderr.startswith(
+        f"{prefix}{tmp_path} is not a training run and not empty (it holds README.md, src, tb.txt); "
+        f"pick a new or empty --run-dir, e.g. --run-dir {tmp_path / 'run'}"
+    ), out.stderr
+    assert _files(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "src", "tb.txt"]
+
+
+def test_restart_moves_only_the_runs_own_files(tmp_path):
+    from trainer.resume import set_aside_everything
+
+    run = tmp_path
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "000000000032.safetensors").write_bytes(b"m")
+    (run / "tb").mkdir()
+    for name in ("metrics.jsonl", "config.json", "notes.txt", ".lock", ".envrc"):
+        (run / name).write_text(name)
+    (run / "old-20000101-000000").mkdir()
+    aside = set_aside_everything(run)
+    assert sorted(p.name for p in aside.iterdir()) == ["checkpoints", "config.json", "metrics.jsonl", "tb"]
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        [".envrc", ".lock", "notes.txt", "old-20000101-000000", aside.name]
+    )

@@ -37,6 +37,7 @@ from trainer.envs import VecEnv, is_procgen, make_vec_env
 from trainer.metrics import MetricsWriter
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
 from trainer.resume import (
+    check_run_folder,
     cut_metrics,
     find_resume_point,
     holds_a_run,
@@ -214,6 +215,8 @@ class Trainer:
                 "--resume and --restart: pick one (continue the run, or set it aside and start over)"
             )
         main_rank = env_rank() == 0  # under torchrun only rank 0 moves or removes files of the run folder
+        if not resume and main_rank:  # neither a fresh start nor --restart mixes with or moves a user's files
+            check_run_folder(self.run_dir, "--restart: " if cfg.restart else "")
         if cfg.restart and main_rank:
             aside = set_aside_everything(self.run_dir)
             if aside is not None:
@@ -668,6 +671,8 @@ def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, An
     early with TrainingStopped once a checkpoint is written.
     """
     cfg.validate()  # a bad value is refused before the lock creates the run folder
+    if not cfg.resume and int(os.environ.get("RANK", "0")) == 0:
+        check_run_folder(Path(cfg.run_dir), "--restart: " if cfg.restart else "")  # before the lock file
     with _run_lock(cfg):
         trainer = Trainer(cfg, resume=cfg.resume)
         try:

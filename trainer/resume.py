@@ -207,17 +207,55 @@ def aside_folder(run_dir: Path) -> Path:
     raise ResumeError(f"{run_dir}: cannot make a folder to set old files aside in")
 
 
-def set_aside_everything(run_dir: Path) -> Path | None:
-    """``--restart``: move every entry of ``run_dir`` into ``old-<time>/``; returns it (None: nothing to move).
+RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "tb", "training.png")
+"""What ``trainer train`` (and ``scripts/plot_metrics.py``) write in a run folder; with ``old-*`` folders, the
+folder lock and our temp files, nothing else is the run's."""
 
-    Earlier ``old-*`` folders stay where they are, and so do hidden entries (the folder lock lives in one:
-    moving a held lock file would let a second trainer in).
+
+def _ours(name: str) -> bool:
+    return (
+        name in RUN_ENTRIES
+        or name.startswith("old-")
+        or name in (".lock", "metrics.jsonl.tmp")
+        or _OUR_TEMP.fullmatch(name) is not None
+    )
+
+
+def foreign_entries(run_dir: Path) -> list[str]:
+    """Names in ``run_dir`` that no trainer wrote (a project's files, a user's notes), sorted."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    return sorted(p.name for p in run_dir.iterdir() if not _ours(p.name))
+
+
+def check_run_folder(run_dir: Path, flag: str) -> None:
+    """ResumeError for a folder that holds files of its own but no run (no checkpoints/, no metrics.jsonl):
+    a fresh start would mix the run's files with them, and --restart must not move them (issue 26)."""
+    run_dir = Path(run_dir)
+    foreign = foreign_entries(run_dir)
+    if not foreign or (run_dir / "checkpoints").is_dir() or (run_dir / "metrics.jsonl").exists():
+        return
+    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    raise ResumeError(
+        f"{flag}{run_dir} is not a training run and not empty (it holds {shown}); pick a new or empty --run-dir, "
+        f"e.g. --run-dir {run_dir / 'run'}"
+    )
+
+
+def set_aside_everything(run_dir: Path) -> Path | None:
+    """``--restart``: move the run's own entries (``RUN_ENTRIES``) into ``old-<time>/``; returns it (None:
+    nothing to move).
+
+    Anything else stays where it is: earlier ``old-*`` folders, hidden entries (the folder lock lives in one:
+    moving a held lock file would let a second trainer in) and files no trainer wrote (a user's notes beside
+    a run; a folder of such files alone is refused earlier, by ``check_run_folder``).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         return None
     remove_stale_temps(run_dir)
-    entries = [p for p in run_dir.iterdir() if not p.name.startswith((".", "old-"))]
+    entries = [p for p in run_dir.iterdir() if p.name in RUN_ENTRIES]
     if not entries:
         return None
     target = aside_folder(run_dir)
