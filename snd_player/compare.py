@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snd_player.timeline import EpisodeTimeline, RoomStats
+from trainer.numbers import MAX_SEED, whole_number
 
 if TYPE_CHECKING:
     from snd_player.session import Session, StepRecord
@@ -260,10 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("a", type=Path, help="checkpoint file or run folder (its best checkpoint)")
     p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint)")
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
+    p.add_argument("--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed of both (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument("--size", default="1280x720", help="window size WxH (default 1280x720)")
-    p.add_argument("--frames", type=int, default=None, help="play this many pair steps, then pause")
+    p.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="play this many pair steps, then pause")
     p.add_argument("--screenshot", type=Path, default=None, help="after --frames, save a PNG and exit")
     p.add_argument("--normalised", action="store_true", help="start with the plots normalised to 0..1")
     return p

@@ -40,6 +40,7 @@ import numpy as np
 
 from snd_player.timeline import EpisodeTimeline, RoomStats, heat_grid_for
 from trainer.checkpoint import output_path_problem
+from trainer.numbers import MAX_SEED, whole_number
 
 if TYPE_CHECKING:
     from snd_player.dashboard import Dashboard, DashboardInfo
@@ -580,8 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="output video: .mp4 (H.264) or .gif (large files: best for short clips)",
     )
     n = p.add_mutually_exclusive_group()
-    n.add_argument("--frames", type=int, default=None, help="record this many agent steps")
-    n.add_argument("--episodes", type=int, default=None, help="record this many whole episodes (default 1)")
+    n.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="record this many agent steps")
+    n.add_argument("--episodes", type=whole_number(1, 10**6), default=None, help="record this many whole episodes (default 1)")
     panels = p.add_mutually_exclusive_group()
     panels.add_argument(
         "--panels",
@@ -594,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15 = real time)"
     )
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
+    p.add_argument("--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
         "--scale",

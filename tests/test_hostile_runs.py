@@ -253,3 +253,54 @@ def test_restart_moves_only_the_runs_own_files(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == sorted(
         [".envrc", ".lock", "notes.txt", "old-20000101-000000", aside.name]
     )
+
+
+# ---- issue 26, item 2: every number on a command line parsed and range-checked -------------------------------
+# (arguments, what the one line says). "--env ALE/NoSuchGame-v5" guards every case: even a value today's code
+# took would not start a training.
+BAD_NUMBERS: list[tuple[list[str], str]] = [
+    (["--total-steps", "1e400"], "--total-steps: invalid step count '1e400'; expected at most 1e+15 steps"),
+    (["--total-steps", "1e30"], "--total-steps: invalid step count '1e30'; expected at most 1e+15 steps"),
+    (["--total-steps", "nan"], "--total-steps: invalid step count 'nan'"),
+    (["--checkpoint-every", "inf"], "--checkpoint-every: invalid step count 'inf'"),
+    (["--total-steps", "²²"], "--total-steps '²²': expected a number written with the digits 0-9"),
+    (["--num-envs", "٣"], "--num-envs '٣': expected a number written with the digits 0-9"),
+    (["--checkpoint-every=²²"], "--checkpoint-every '²²': expected a number written with the digits 0-9"),
+    (["--num-envs", "1e400"], "--num-envs '1e400': expected a whole number"),
+    (["--num-envs", "99999999999999999999"], "--num-envs 99999999999999999999: expected a whole number in [1, 65536]"),
+    (["--seed", str(2**70)], f"--seed {2**70}: expected a whole number in [0, 2147483647]"),
+    (["--max-minutes", "1e400"], "--max-minutes inf: expected a number in (0, 10000000]"),
+    (["--checkpoint-minutes", "nan"], "--checkpoint-minutes nan: expected a number in [0, 10000000]"),
+    (["--ppo.rollout-steps", "100000000"], "--ppo.rollout-steps 100000000: expected a whole number in [2, 10000000]"),
+    (["--ppo.lr", "abc"], "--ppo.lr 'abc': expected a number"),
+]
+
+
+@pytest.mark.parametrize("args,expected", BAD_NUMBERS, ids=[" ".join(a) for a, _ in BAD_NUMBERS])
+def test_a_bad_number_on_the_trainer_command_line_is_one_line(tmp_path, capsys, args, expected):
+    from trainer.cli import main
+
+    rc = main(["train", "--run-dir", str(tmp_path / "r"), "--env", "ALE/NoSuchGame-v5", "--device", "cpu", *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith(f"trainer: error: {expected}"), err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("value", [str(2**70), "-1", "٣", "1e400", "nan"])
+def test_a_bad_seed_for_compare_is_one_argparse_error(tmp_path, capsys, value):
+    from snd_player.compare import build_parser
+
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["a", "b", "--seed", value])
+    assert e.value.code == 2
+    assert f"argument --seed: {value!r}: expected a whole number in [0, 2147483647]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("which", ["٣", "²²", "1e400", "9" * 40])
+def test_checkpoint_by_step_takes_digits_0_to_9_only(tmp_path, which):
+    from trainer.runs import RunError, resolve_target
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "000000000003.safetensors").write_bytes(b"m")
+    with pytest.raises(RunError, match=r"expected best, latest or a step number \(digits 0-9\)"):
+        resolve_target(tmp_path, which)

@@ -16,6 +16,7 @@ Layout written by ``trainer train``::
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 from dataclasses import dataclass
@@ -140,10 +141,10 @@ class Run:
             if not steps:
                 raise RunError(f"{self.path}: no checkpoint yet (expected {self.ckpt_dir}/<step>.safetensors)")
             return steps[-1]
-        try:
-            step = int(str(which).replace("_", "").replace(",", ""))
-        except ValueError:
-            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number") from None
+        digits = str(which).replace("_", "").replace(",", "")
+        if not re.fullmatch(r"[0-9]{1,15}", digits, flags=re.ASCII):  # int() would take "٣" as 3
+            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number (digits 0-9)")
+        step = int(digits)
         for p in steps:
             if int(p.stem) == step:
                 return p
