@@ -56,7 +56,9 @@ def tyro_cli(cls: Any, argv: list[str], **kwargs: Any) -> Any:
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            return tyro.cli(cls, args=argv, **kwargs)
+            parsed = tyro.cli(cls, args=argv, **kwargs)
+        sys.stderr.write(err.getvalue())  # tyro's warnings, if any
+        return parsed
     except SystemExit as e:
         if not e.code:
             sys.stderr.write(err.getvalue())

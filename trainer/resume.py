@@ -3,8 +3,10 @@
 ``--resume`` continues from the newest step whose model (``<step>.safetensors``) and resume state
 (``<step>.state.pt``) both load, falling back to older steps; when none does it refuses in one line that
 lists each step and why it was rejected, so intact checkpoints are never replaced by a fresh start. Newer
-models that were passed over are moved to ``<run>/old-<time>/`` rather than overwritten later. ``--restart``
-moves the whole folder's contents there and starts over. Nothing here deletes a file, except the temp files
+models that were passed over are moved to ``<run>/old-<time>/`` rather than overwritten later, and so is a copy
+of a metrics.jsonl with unreadable lines (the readable rows up to the checkpoint stay). ``--restart`` moves
+the run's own files there (``RUN_ENTRIES``) and starts over; a folder that holds other files and no run is
+refused by a fresh start and by ``--restart`` alike. Nothing here deletes a file, except the temp files
 of our own atomic writes that a kill left behind (the trainer that wrote them is gone: the caller holds the
 folder).
 

@@ -1,7 +1,8 @@
 """A run folder as a value: its config, its metric rows, its checkpoints and the lock of the trainer in it.
 
 One reader for the trainer (resume, the folder lock) and the player (open a run, follow it, compare), so
-both agree on what a run holds. No Qt here; no tensors are loaded (checkpoint facts come from the
+both agree on what a run holds; every file is read through ``trainer.runfiles`` (regular files only, size
+caps, rows type-checked). No Qt here; no tensors are loaded (checkpoint facts come from the
 safetensors metadata alone, which is cheap).
 
 Layout written by ``trainer train``::
