@@ -57,7 +57,7 @@ def test_each_bad_value_gets_its_own_line(tmp_path, capsys):
 
 def test_a_bad_batch_is_not_also_reported_as_smaller_than_the_minibatch(tmp_path, capsys):
     rc = trainer_main(["train", "--run-dir", str(tmp_path / "run"), *BASE, "--num-envs", "0"])
-    assert rc == 2 and capsys.readouterr().err == "trainer: error: --num-envs 0: expected a whole number >= 1\n"
+    assert rc == 2 and capsys.readouterr().err == "trainer: error: --num-envs 0: expected a whole number in [1, 65536]\n"
 
 
 def test_library_callers_get_the_same_check(tmp_path):
