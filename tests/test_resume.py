@@ -265,4 +265,7 @@ def test_an_unreadable_config_json_is_one_line(tmp_path, capsys):
     rc = trainer_main(["train", "--run-dir", str(run), "--resume", "--device", "cpu"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1
-    assert err.startswith(f"trainer: error: --resume: {run / 'config.json'} is not a readable snd config (")
+    # the reader of run files (trainer.runfiles) names the file, the line and the column
+    assert err.startswith(
+        f"trainer: error: --resume: {run / 'config.json'}: not valid JSON (Expecting value at line 1, column 24)"
+    )

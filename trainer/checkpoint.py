@@ -267,9 +267,21 @@ def foreign_files_warning(ckpt_dir: Path) -> str | None:
     )
 
 
-def prune_checkpoints(ckpt_dir: Path, keep: int) -> None:
-    """Keep the newest ``keep`` step checkpoints by step number (and their resume state); ``best`` and
-    files the trainer did not name are never removed."""
-    for p in list_checkpoints(ckpt_dir)[:-keep] if keep > 0 else []:
+def prune_checkpoints(
+    ckpt_dir: Path, keep: int, keep_states: int | None = None, on_schedule: Callable[[int], bool] | None = None
+) -> None:
+    """Keep the newest ``keep`` step checkpoints (0: all), and the resume state of the newest ``keep_states``
+    of them only (None: of all kept): older checkpoints keep their weights alone (docs/checkpoints.md).
+
+    With ``on_schedule`` (step -> whether the checkpoint came from --checkpoint-every), an older checkpoint
+    that did not (written by --checkpoint-minutes, a stop or the end) goes with its resume state: it was
+    insurance against a crash, and a run kept whole for a recording keeps evenly spaced steps.
+    ``best`` and files the trainer did not name are never removed (the newest are by step number)."""
+    steps = list_checkpoints(ckpt_dir)
+    for p in steps[:-keep] if keep > 0 else []:
         p.unlink(missing_ok=True)
         p.with_suffix(".state.pt").unlink(missing_ok=True)
+    for p in steps[:-keep_states] if keep_states else []:
+        p.with_suffix(".state.pt").unlink(missing_ok=True)
+        if on_schedule is not None and not on_schedule(step_of(p) or 0):
+            p.unlink(missing_ok=True)

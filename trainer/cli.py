@@ -26,9 +26,10 @@ import numpy as np
 import tyro
 
 from trainer.checkpoint import CheckpointError
-from trainer.config import Algo, ConfigError, TrainConfig, apply_preset
+from trainer.config import Algo, ConfigError, TrainConfig, apply_preset, parse_steps
 from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
+from trainer.numbers import non_ascii_number
 
 USAGE = """usage: trainer {train,bench,analyze,presets,sweep,report} [options]
 
@@ -46,6 +47,52 @@ def _fail(msg: str) -> int:
         prefix = f"rank {env_rank()}: " if env_rank() else ""
         print(f"trainer: error: {prefix}{msg}", file=sys.stderr)
     return 2
+
+
+class CommandLineError(ValueError):
+    """A command line tyro refused; the message is the one line of tyro's error box that says why."""
+
+
+def tyro_cli(cls: Any, argv: list[str], **kwargs: Any) -> Any:
+    """``tyro.cli`` with its error box (a dozen lines for one bad value) turned into the one line of every
+    other error: CommandLineError(the box's first sentence). --help is untouched."""
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            parsed = tyro.cli(cls, args=argv, **kwargs)
+        sys.stderr.write(err.getvalue())  # tyro's warnings, if any
+        return parsed
+    except SystemExit as e:
+        if not e.code:
+            sys.stderr.write(err.getvalue())
+            raise
+        raise CommandLineError(_box_sentence(err.getvalue())) from None
+
+
+def _box_sentence(box: str) -> str:
+    """The first paragraph of tyro's error box (drawn in Unicode on a terminal, in ASCII elsewhere)."""
+    words: list[str] = []
+    lines = [line for line in box.splitlines() if line.strip()]
+    for line in lines[1:]:  # after the title line ("╭─ Value error ─╮", or " Value error " without a terminal)
+        text = line.strip().strip("│|╰╯").strip()
+        if not text.strip("─-+ "):  # a rule
+            if words:
+                break
+            continue
+        words.append(text)
+    msg = " ".join(words) or "invalid command line (see --help)"
+    msg = re.sub(r"^Error parsing (\S+): invalid literal for int\(\) with base 10: (.*)$",
+                 r"\1 \2: expected a whole number", msg)  # fmt: skip
+    msg = re.sub(r"^Error parsing (\S+): could not convert string to float: (.*)$", r"\1 \2: expected a number", msg)
+    if m := re.match(r"^Error parsing (\S+): no type matching \S*STEPS could be instantiated from \['([^']*)'\]", msg):
+        try:  # a step count: tyro hides parse_steps' reason behind its own words
+            parse_steps(m.group(2))
+        except ValueError as why:
+            msg = f"{m.group(1)}: {why}"
+    return re.sub(r"^Error parsing (\S+): ", r"\1: ", msg)
 
 
 def _lost_peer(e: BaseException) -> int:
@@ -67,9 +114,11 @@ def train_main(argv: list[str]) -> int:
         elif a.startswith("--preset="):
             preset = a.split("=", 1)[1]
     cfg = None
+    if (problem := non_ascii_number(argv)) is not None:
+        return _fail(problem)
     try:
         default = apply_preset(TrainConfig(), preset)
-        cfg = tyro.cli(TrainConfig, args=argv, default=default, prog="trainer train")
+        cfg = tyro_cli(TrainConfig, argv, default=default, prog="trainer train")
         rows = train(cfg)
     except ConfigError as e:
         for problem in e.problems:
@@ -103,7 +152,10 @@ def train_main(argv: list[str]) -> int:
                 f"{where}; the checkpoints and metrics written before are intact: free some space, then "
                 f"trainer train --run-dir {cfg.run_dir} --resume"
             )
-        return _fail(f"{getattr(e, 'filename', '') or ''} {e.strerror or e}".strip())
+        # one line naming the path and what was being done, not a bare "run/tb File exists"
+        what = f"while training in {cfg.run_dir}" if cfg is not None else "while starting"
+        path = f"{e.filename}" + (f" -> {e.filename2}" if e.filename2 else "") if e.filename else ""
+        return _fail(f"{path}: {e.strerror or e} ({what})" if path else f"{e.strerror or e} ({what})")
     if rows and env_rank() == 0:
         last = rows[-1]
         print(
@@ -222,8 +274,10 @@ def _reward_pass_cost(tr: Any, obs: Any) -> dict[str, float | None]:
 def bench_main(argv: list[str]) -> int:
     from trainer.loop import TrainError
 
+    if (problem := non_ascii_number(argv)) is not None:
+        return _fail(problem)
     try:
-        bc = tyro.cli(BenchConfig, args=argv, prog="trainer bench")
+        bc = tyro_cli(BenchConfig, argv, prog="trainer bench")
         res = bench(bc)
     except (TrainError, EnvError, ValueError, DistributedError) as e:
         return _fail(str(e).splitlines()[0])

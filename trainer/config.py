@@ -26,6 +26,7 @@ from trainer.motivation import (
     paper_eta,
     paper_keep_prob,
 )
+from trainer.numbers import MAX_SEED
 
 ALGOS = ("ppo", "rnd", "snd-v", "snd-std", "snd-vic")
 Algo = Literal["ppo", "rnd", "snd-v", "snd-std", "snd-vic"]
@@ -33,16 +34,25 @@ Algo = Literal["ppo", "rnd", "snd-v", "snd-std", "snd-vic"]
 _SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000, "b": 1_000_000_000}
 
 
+MAX_STEPS = 10**15
+"""Agent steps beyond any run (the paper's longest is 128M; 1e15 at a million steps/s is 30 years)."""
+
+
 def parse_steps(text: str) -> int:
-    """Parse a step count such as ``128M``, ``64m``, ``1e6``, ``500k`` or ``4096``."""
+    """Parse a step count such as ``128M``, ``64m``, ``1e6``, ``500k`` or ``4096``: ASCII digits only, a
+    whole number from 1 to ``MAX_STEPS`` (``1e400``, ``nan`` or ``²²`` are refused, never an OverflowError)."""
     s = str(text).strip().lower().replace("_", "")
-    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)([kmgb]?)", s)
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)([kmgb]?)", s, flags=re.ASCII)
     if not m:
         raise ValueError(f"invalid step count {text!r}; use e.g. 128M, 1e6, 500k or 4096")
     value = float(m.group(1)) * _SUFFIX[m.group(2)]
+    if not math.isfinite(value) or value > MAX_STEPS:
+        raise ValueError(f"invalid step count {text!r}; expected at most {MAX_STEPS:.0e} steps")
     if value < 1 or value != int(value):
         raise ValueError(f"invalid step count {text!r}; expected a positive whole number of steps")
     return int(value)
+
+
 
 
 StepCount = Annotated[
@@ -166,9 +176,17 @@ class TrainConfig:
     wall clock. A resumed session takes the value of its own command line, not the run's."""
     checkpoint_every: StepCount = 1_000_000
     """Write a checkpoint every this many agent steps (and always at the end)."""
+    checkpoint_minutes: float = 20.0
+    """Also write a checkpoint once this many minutes of wall clock have passed since the last one (or since
+    start-up), so a kill -9 or an out-of-memory loses at most this much time (Sample Factory's
+    save_every_sec, 120 s by default). 0 = steps only."""
     keep_checkpoints: int = 3
     """Newest step checkpoints kept (0 = keep every one, e.g. for `snd-player record RUN --across-checkpoints`);
     best.safetensors (highest mean episode score) is kept as well."""
+    keep_resume_states: int = 2
+    """Newest step checkpoints that keep their resume state (<step>.state.pt: optimiser moments and random
+    streams, about twice the model's size); older ones keep their weights only: they play, evaluate and
+    record as before, but --resume cannot continue from them. See docs/checkpoints.md for the sizes."""
     obs_norm_init_steps: int = 256
     """Random-action steps (per env) that initialise the motivation's input normaliser before training
     (michalnand `_init_running_stats`: 256; only for algos with a normaliser)."""
@@ -278,8 +296,12 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-MAX_SEED = 2**31 - 1
-"""Seeds reach the ALE and procgen as C ints."""
+MAX_ENVS = 65_536
+"""Envs, worker processes or threads beyond any machine (the paper runs 128 envs)."""
+MAX_COUNT = 10**7
+"""Counts (updates' steps, epochs, checkpoints kept, warm-up steps) beyond any sensible run."""
+MAX_MINUTES = 10**7
+"""A wall-clock span in minutes (about 19 years): beyond it a value is a typo, and 60 x it stays a float."""
 FRAME_SIZE_RANGE = (16, 256)
 """Side of the square frame: the paper encoder's strides need 16; beyond the 210x160 screen is upscaling."""
 FRAME_STACK_RANGE = (1, 16)
@@ -314,32 +336,34 @@ def config_problems(cfg: TrainConfig) -> list[str]:
             out.append(f"--{flag.replace('_', '-')} {value!r}: expected {kind} {rng}".rstrip())
 
     check("seed", cfg.seed, 0, MAX_SEED, integer=True)
-    check("num_envs", cfg.num_envs, 1, None, integer=True)
-    check("total_steps", cfg.total_steps, 1, None, integer=True, optional=True)
-    check("checkpoint_every", cfg.checkpoint_every, 1, None, integer=True)
-    check("keep_checkpoints", cfg.keep_checkpoints, 0, None, integer=True)
-    check("obs_norm_init_steps", cfg.obs_norm_init_steps, 0, None, integer=True)
-    check("num_workers", cfg.num_workers, 0, None, integer=True, optional=True)
-    check("torch_threads", cfg.torch_threads, 1, None, integer=True, optional=True)
-    check("max_minutes", cfg.max_minutes, 0, None, lo_open=True, optional=True)
+    check("num_envs", cfg.num_envs, 1, MAX_ENVS, integer=True)
+    check("total_steps", cfg.total_steps, 1, MAX_STEPS, integer=True, optional=True)
+    check("checkpoint_every", cfg.checkpoint_every, 1, MAX_STEPS, integer=True)
+    check("checkpoint_minutes", cfg.checkpoint_minutes, 0, MAX_MINUTES)
+    check("keep_checkpoints", cfg.keep_checkpoints, 0, MAX_COUNT, integer=True)
+    check("keep_resume_states", cfg.keep_resume_states, 1, MAX_COUNT, integer=True)
+    check("obs_norm_init_steps", cfg.obs_norm_init_steps, 0, MAX_COUNT, integer=True)
+    check("num_workers", cfg.num_workers, 0, MAX_ENVS, integer=True, optional=True)
+    check("torch_threads", cfg.torch_threads, 1, MAX_ENVS, integer=True, optional=True)
+    check("max_minutes", cfg.max_minutes, 0, MAX_MINUTES, lo_open=True, optional=True)
     check("policy_width", cfg.policy_width, 1, None, integer=True, optional=True)
     e = cfg.env_cfg
     check("env_cfg.frame_size", e.frame_size, *FRAME_SIZE_RANGE, integer=True)
     check("env_cfg.frame_stack", e.frame_stack, *FRAME_STACK_RANGE, integer=True)
     check("env_cfg.frame_skip", e.frame_skip, *FRAME_SKIP_RANGE, integer=True)
     check("env_cfg.sticky_action_prob", e.sticky_action_prob, 0, 1)
-    check("env_cfg.max_episode_steps", e.max_episode_steps, 1, None, integer=True)
-    check("env_cfg.noop_max", e.noop_max, 0, None, integer=True, optional=True)
+    check("env_cfg.max_episode_steps", e.max_episode_steps, 1, MAX_STEPS, integer=True)
+    check("env_cfg.noop_max", e.noop_max, 0, MAX_COUNT, integer=True, optional=True)
     check("env_cfg.procgen_frame_stack", e.procgen_frame_stack, *FRAME_STACK_RANGE, integer=True)
     check("env_cfg.procgen_random_action_prob", e.procgen_random_action_prob, 0, 1)
     p = cfg.ppo
-    check("ppo.rollout_steps", p.rollout_steps, 2, None, integer=True)
+    check("ppo.rollout_steps", p.rollout_steps, 2, MAX_COUNT, integer=True)
     for name in ("gamma_ext", "gamma_int", "gamma_baseline", "gae_lambda"):
         check(f"ppo.{name}", getattr(p, name), 0, 1)
     for name in ("ext_adv_coef", "int_adv_coef", "entropy_coef", "value_coef"):
         check(f"ppo.{name}", getattr(p, name), 0, None)
-    check("ppo.epochs", p.epochs, 1, None, integer=True)
-    check("ppo.minibatch_size", p.minibatch_size, 1, None, integer=True)
+    check("ppo.epochs", p.epochs, 1, MAX_COUNT, integer=True)
+    check("ppo.minibatch_size", p.minibatch_size, 1, MAX_STEPS, integer=True)
     sizes = (p.minibatch_size, p.rollout_steps, cfg.num_envs)
     batch_ok = all(isinstance(x, int) for x in sizes) and p.rollout_steps >= 2 and cfg.num_envs >= 1
     if batch_ok and p.minibatch_size > p.rollout_steps * cfg.num_envs:  # a bad batch is reported alone

@@ -35,15 +35,18 @@ from trainer.checkpoint import (
 from trainer.config import TrainConfig, from_dict, to_dict
 from trainer.distributed import Distributed, env_rank
 from trainer.envs import VecEnv, is_procgen, make_vec_env
-from trainer.metrics import MetricsWriter, truncate_metrics
+from trainer.metrics import MetricsWriter
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
 from trainer.resume import (
+    check_run_folder,
+    cut_metrics,
     find_resume_point,
     holds_a_run,
     remove_stale_temps,
     set_aside_everything,
     set_aside_passed_over,
 )
+from trainer.runfiles import RunFileError, check_folder, read_json
 from trainer.runs import lock_run_dir
 from trainer.stop import StopFlag
 
@@ -205,16 +208,20 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
         cfg.validate()  # before the folder is touched (--restart) or anything is allocated
         self.started = time.monotonic()
+        self.last_checkpoint = self.started  # --checkpoint-minutes counts from here, then from each checkpoint
         # this session's wall-clock budget: the command line's, also when --resume reads the run's config
         self.max_minutes = cfg.max_minutes
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         resume_state = None
+        self._aside: Path | None = None  # the old-<time>/ folder this resume set files aside in
         if resume and cfg.restart:
             raise TrainError(
                 "--resume and --restart: pick one (continue the run, or set it aside and start over)"
             )
         main_rank = env_rank() == 0  # under torchrun only rank 0 moves or removes files of the run folder
+        if not resume and main_rank:  # neither a fresh start nor --restart mixes with or moves a user's files
+            check_run_folder(self.run_dir, "--restart: " if cfg.restart else "")
         if cfg.restart and main_rank:
             aside = set_aside_everything(self.run_dir)
             if aside is not None:
@@ -226,6 +233,8 @@ class Trainer:
                 f"{self.run_dir} already holds a run ({held}); pass --resume to continue it, --restart to set "
                 "it aside and start over, or pick another --run-dir"
             )
+        if cfg.tensorboard and main_rank:  # TensorBoard's writer would fail later with a bare "File exists"
+            check_folder(self.run_dir / "tb", "the folder of TensorBoard's event files")
         cfg = cfg.resolved()
         # the run as a whole (config.json, checkpoints, global steps) and this rank's share of it
         self.dist = Distributed.from_env()
@@ -285,11 +294,17 @@ class Trainer:
     # ---- run folder -------------------------------------------------------------------------------------
     def _prepare_resume(self, cli_cfg: TrainConfig, main_rank: bool = True) -> tuple[TrainConfig, dict[str, Any] | None]:
         cfg_path = self.run_dir / "config.json"
-        if not cfg_path.exists():
-            raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}")
         try:
-            cfg = from_dict(json.loads(cfg_path.read_text()))
-        except (ValueError, TypeError) as e:
+            raw = read_json(cfg_path, "the run's config.json, as trainer train writes it")
+        except FileNotFoundError:
+            raise TrainError(f"--resume: {cfg_path} not found; nothing to resume in {self.run_dir}") from None
+        except RunFileError as e:
+            raise TrainError(f"--resume: {e}") from None
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError(f"expected a JSON object, found {type(raw).__name__}")
+            cfg = from_dict(raw)
+        except (ValueError, TypeError, AttributeError) as e:
             why = (str(e).splitlines() or [type(e).__name__])[0]
             raise TrainError(f"--resume: {cfg_path} is not a readable snd config ({why})") from None
         # a resumed run may be given a larger budget or another device; everything else is the run's own
@@ -302,7 +317,7 @@ class Trainer:
             _notice(f"--resume: {self.run_dir} has no checkpoint and no metrics yet; starting from step 0")
             return cfg, None
         if point.passed_over and main_rank:
-            aside = set_aside_passed_over(self.run_dir, point)
+            aside = self._aside = set_aside_passed_over(self.run_dir, point)
             why = "; ".join(f"step {s:,}: {reason}" for s, reason in point.passed_over)
             kept = f"; its files are in {aside}" if aside is not None else ""
             _notice(f"--resume: continuing from step {point.step:,}, passing over {why}{kept}")
@@ -330,7 +345,9 @@ class Trainer:
         self.stats.has_rooms = bool(state["all_rooms"])
         self.stats.recent.extend(state["recent_scores"])
         if self.dist.is_main:
-            truncate_metrics(self.run_dir / "metrics.jsonl", self.update_idx)
+            warning = cut_metrics(self.run_dir, self.update_idx, self._aside)
+            if warning is not None:
+                print(f"trainer: warning: {warning}", file=sys.stderr, flush=True)
 
     def _restore_device_generators(self, state: dict[str, Any]) -> None:
         """Action sampling and motivation generators live on the training device: restored where the
@@ -379,7 +396,11 @@ class Trainer:
         if recent > self.best_score or not (self.ckpt_dir / "best.safetensors").exists():
             self.best_score = max(recent, self.best_score)
             save_agent(self.agent, self.ckpt_dir / "best.safetensors", self.global_step, extra)
-        prune_checkpoints(self.ckpt_dir, self.cfg.keep_checkpoints)
+        every, batch = self.run_cfg.checkpoint_every, self.run_cfg.batch_size
+        prune_checkpoints(
+            self.ckpt_dir, self.cfg.keep_checkpoints, self.cfg.keep_resume_states,
+            on_schedule=lambda step: step // every > (step - batch) // every,  # this update crossed a multiple
+        )  # fmt: skip
         return path
 
     def _facts(self) -> dict[str, Any]:
@@ -581,12 +602,13 @@ class Trainer:
                 if bar is not None:
                     bar.update(cfg.batch_size)
                     bar.set_postfix_str(self._postfix(row), refresh=False)
-                saved = self.global_step >= next_ckpt or self.global_step >= total
+                saved = self.global_step >= next_ckpt or self.global_step >= total or self._clock_due()
                 if saved:
                     if self.metrics is not None:
                         self.metrics.flush()  # every event up to the checkpoint is on disk before it exists
                     self._save()
                     next_ckpt = (self.global_step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+                    self.last_checkpoint = time.monotonic()
                 # SIGTERM / Ctrl-C or --max-minutes: the update is done; keep it and stop. Every rank must agree
                 # on the update it stops after (the save is collective), hence the any() over ranks.
                 stop_seen = self.dist.any(stop.requested)
@@ -609,6 +631,15 @@ class Trainer:
                 f"(update {self.update_idx}) with a checkpoint; resume with: trainer train --run-dir {self.run_dir} --resume"
             )
         return rows
+
+    def _clock_due(self) -> bool:
+        """True on every rank once --checkpoint-minutes have passed since the last checkpoint (rank 0's clock
+        decides, so all ranks save the same update)."""
+        minutes = self.run_cfg.checkpoint_minutes
+        if not minutes:
+            return False
+        due = self.dist.is_main and time.monotonic() - self.last_checkpoint >= 60.0 * minutes
+        return self.dist.any(due)
 
     def _budget_spent(self) -> bool:
         """True once this session has run --max-minutes (checked between updates)."""
@@ -656,6 +687,8 @@ def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, An
         from trainer.tracking import require_wandb
 
         require_wandb()  # a missing extra, too
+    if not cfg.resume and int(os.environ.get("RANK", "0")) == 0:
+        check_run_folder(Path(cfg.run_dir), "--restart: " if cfg.restart else "")  # before the lock file
     with _run_lock(cfg):
         trainer = Trainer(cfg, resume=cfg.resume)
         try:

@@ -14,35 +14,30 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from trainer.runfiles import MetricRows, read_metric_rows
+
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """All complete rows of a metrics.jsonl (a torn last line from a crash is skipped)."""
-    rows = []
-    if not Path(path).exists():
-        return rows
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.endswith("\n"):
-                break
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return rows
+    """All usable rows of a metrics.jsonl (``trainer.runfiles.read_metric_rows``: a torn last line from a crash
+    and lines that are not rows are skipped; a FIFO, a device or an oversized file is a RunFileError)."""
+    return read_metric_rows(path).rows
 
 
-def truncate_metrics(path: Path, max_update: int) -> int:
-    """Keep the rows with ``update <= max_update``; returns how many rows remain."""
+def truncate_metrics(path: Path, max_update: int) -> MetricRows:
+    """Keep the usable rows with ``update <= max_update``, byte for byte; lines that are not rows are left out
+    (the caller keeps a copy of the file aside when ``bad`` is not empty). Returns what was read."""
     path = Path(path)
-    rows = [r for r in read_metrics(path) if r.get("update", 0) <= max_update]
+    read = read_metric_rows(path)
+    if not path.exists():
+        return read
+    kept = [line + b"\n" for row, line in zip(read.rows, read.lines, strict=True) if row["update"] <= max_update]
     tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    with open(tmp, "wb") as f:
+        f.writelines(kept)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return len(rows)
+    return read
 
 
 def _finite(x: Any) -> Any:

@@ -3,8 +3,10 @@
 ``--resume`` continues from the newest step whose model (``<step>.safetensors``) and resume state
 (``<step>.state.pt``) both load, falling back to older steps; when none does it refuses in one line that
 lists each step and why it was rejected, so intact checkpoints are never replaced by a fresh start. Newer
-models that were passed over are moved to ``<run>/old-<time>/`` rather than overwritten later. ``--restart``
-moves the whole folder's contents there and starts over. Nothing here deletes a file, except the temp files
+models that were passed over are moved to ``<run>/old-<time>/`` rather than overwritten later, and so is a copy
+of a metrics.jsonl with unreadable lines (the readable rows up to the checkpoint stay). ``--restart`` moves
+the run's own files there (``RUN_ENTRIES``) and starts over; a folder that holds other files and no run is
+refused by a fresh start and by ``--restart`` alike. Nothing here deletes a file, except the temp files
 of our own atomic writes that a kill left behind (the trainer that wrote them is gone: the caller holds the
 folder).
 
@@ -28,7 +30,8 @@ import torch
 from trainer.agent import load_agent
 from trainer.checkpoint import CheckpointError, read_metadata, step_files
 from trainer.config import TrainConfig
-from trainer.metrics import read_metrics
+from trainer.metrics import read_metrics, truncate_metrics
+from trainer.runfiles import read_metric_rows
 
 
 class ResumeError(ValueError):
@@ -69,6 +72,11 @@ def read_resume_state(path: Path, step: int) -> dict[str, Any]:
     """The resume state of the checkpoint at ``step``; ResumeError(one line, starting with the file name)."""
     name = path.name
     if not path.exists():
+        if path.with_name(f"{step:012d}.safetensors").exists():
+            raise ResumeError(
+                f"{name} missing (a weights-only checkpoint: only the newest --keep-resume-states keep their "
+                "resume state)"
+            )
         raise ResumeError(f"{name} missing")
     if not path.is_file():
         raise ResumeError(f"{name}: not a regular file")
@@ -198,17 +206,55 @@ def aside_folder(run_dir: Path) -> Path:
     raise ResumeError(f"{run_dir}: cannot make a folder to set old files aside in")
 
 
-def set_aside_everything(run_dir: Path) -> Path | None:
-    """``--restart``: move every entry of ``run_dir`` into ``old-<time>/``; returns it (None: nothing to move).
+RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "tb", "training.png")
+"""What ``trainer train`` (and ``scripts/plot_metrics.py``) write in a run folder; with ``old-*`` folders, the
+folder lock and our temp files, nothing else is the run's."""
 
-    Earlier ``old-*`` folders stay where they are, and so do hidden entries (the folder lock lives in one:
-    moving a held lock file would let a second trainer in).
+
+def _ours(name: str) -> bool:
+    return (
+        name in RUN_ENTRIES
+        or name.startswith("old-")
+        or name in (".lock", "metrics.jsonl.tmp")
+        or _OUR_TEMP.fullmatch(name) is not None
+    )
+
+
+def foreign_entries(run_dir: Path) -> list[str]:
+    """Names in ``run_dir`` that no trainer wrote (a project's files, a user's notes), sorted."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    return sorted(p.name for p in run_dir.iterdir() if not _ours(p.name))
+
+
+def check_run_folder(run_dir: Path, flag: str) -> None:
+    """ResumeError for a folder that holds files of its own but no run (no checkpoints/, no metrics.jsonl):
+    a fresh start would mix the run's files with them, and --restart must not move them (issue 26)."""
+    run_dir = Path(run_dir)
+    foreign = foreign_entries(run_dir)
+    if not foreign or (run_dir / "checkpoints").is_dir() or (run_dir / "metrics.jsonl").exists():
+        return
+    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    raise ResumeError(
+        f"{flag}{run_dir} is not a training run and not empty (it holds {shown}); pick a new or empty --run-dir, "
+        f"e.g. --run-dir {run_dir / 'run'}"
+    )
+
+
+def set_aside_everything(run_dir: Path) -> Path | None:
+    """``--restart``: move the run's own entries (``RUN_ENTRIES``) into ``old-<time>/``; returns it (None:
+    nothing to move).
+
+    Anything else stays where it is: earlier ``old-*`` folders, hidden entries (the folder lock lives in one:
+    moving a held lock file would let a second trainer in) and files no trainer wrote (a user's notes beside
+    a run; a folder of such files alone is refused earlier, by ``check_run_folder``).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         return None
     remove_stale_temps(run_dir)
-    entries = [p for p in run_dir.iterdir() if not p.name.startswith((".", "old-"))]
+    entries = [p for p in run_dir.iterdir() if p.name in RUN_ENTRIES]
     if not entries:
         return None
     target = aside_folder(run_dir)
@@ -245,3 +291,21 @@ def set_aside_passed_over(run_dir: Path, point: ResumePoint) -> Path | None:
     if (run_dir / "metrics.jsonl").exists():
         shutil.copy2(run_dir / "metrics.jsonl", target / "metrics.jsonl")
     return target
+
+
+def cut_metrics(run_dir: Path, max_update: int, aside: Path | None = None) -> str | None:
+    """Cut metrics.jsonl back to the rows of the checkpoint's updates (``update <= max_update``), keeping every
+    readable one of them; returns one warning line when unreadable lines were skipped, else None.
+
+    The skipped lines are not lost: the file as it was goes to ``aside`` (``old-<time>/``, made when None),
+    where the warning's line numbers point."""
+    path = Path(run_dir) / "metrics.jsonl"
+    read = read_metric_rows(path)
+    if read.bad:
+        aside = aside if aside is not None else aside_folder(run_dir)
+        if not (aside / "metrics.jsonl").exists():
+            shutil.copy2(path, aside / "metrics.jsonl")
+    truncate_metrics(path, max_update)
+    if not read.bad:
+        return None
+    return f"--resume: {read.warning()}; the file as it was is in {aside / 'metrics.jsonl'}"

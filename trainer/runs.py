@@ -1,7 +1,8 @@
 """A run folder as a value: its config, its metric rows, its checkpoints and the lock of the trainer in it.
 
 One reader for the trainer (resume, the folder lock) and the player (open a run, follow it, compare), so
-both agree on what a run holds. No Qt here; no tensors are loaded (checkpoint facts come from the
+both agree on what a run holds; every file is read through ``trainer.runfiles`` (regular files only, size
+caps, rows type-checked). No Qt here; no tensors are loaded (checkpoint facts come from the
 safetensors metadata alone, which is cheap).
 
 Layout written by ``trainer train``::
@@ -18,22 +19,23 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata, step_of
 from trainer.metrics import read_metrics
+from trainer.runfiles import MAX_METRICS_BYTES, RunError, RunFileError, open_regular, parse_row, read_json
+
+__all__ = ["CheckpointInfo", "MetricsTail", "Run", "RunError", "RunFileError", "RunLock", "lock_run_dir"]
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
-
-
-class RunError(ValueError):
-    """A run folder that cannot be used; the message is one line naming the folder and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -99,15 +101,17 @@ class Run:
         return self.path / "config.json"
 
     def config(self) -> dict[str, Any] | None:
-        """The run's config.json as a dict, or None when it is missing or unreadable."""
+        """The run's config.json as a dict, or None when it is missing or unreadable (``trainer.runfiles``:
+        a FIFO, a device, an oversized or deeply nested file is unreadable, never a hang or a crash)."""
         try:
-            cfg = json.loads(self.config_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            cfg = read_json(self.config_path, "the run's config.json")
+        except (OSError, RunFileError):
             return None
         return cfg if isinstance(cfg, dict) else None
 
     def metrics(self) -> list[dict[str, Any]]:
-        """Every complete metrics row (a partial last line that a live trainer is writing is skipped)."""
+        """Every usable metrics row (a partial last line that a live trainer is writing, and lines that are
+        not rows, are skipped); RunFileError for a metrics.jsonl that is not a regular file or too large."""
         return read_metrics(self.metrics_path)
 
     def step_checkpoints(self) -> list[Path]:
@@ -141,9 +145,8 @@ class Run:
                 raise RunError(f"{self.path}: no checkpoint yet (expected {self.ckpt_dir}/<step>.safetensors)")
             return steps[-1]
         digits = str(which).replace("_", "").replace(",", "")
-        # ASCII digits only: int() would take " 32", "+32" and "٣٢", and "²²" (isdigit) made it raise
-        if not (digits.isascii() and digits.isdigit()):
-            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number (0-9)")
+        if not re.fullmatch(r"[0-9]{1,15}", digits, flags=re.ASCII):  # int() would take "٣" as 3
+            raise RunError(f"--checkpoint {which!r}: expected best, latest or a step number (digits 0-9)")
         step = int(digits)
         for p in steps:
             if step_of(p) == step:
@@ -187,8 +190,10 @@ class MetricsTail:
     """Reads a metrics.jsonl that a live trainer appends to, a few new bytes at a time.
 
     Each :meth:`poll` reads only the bytes added since the previous one; a partial last line is kept until
-    its newline arrives, and a complete line that is not JSON is skipped (never an exception), as is a row
-    with a number that cannot be drawn (:func:`metric_row_problem`; kept in :attr:`bad_rows`). When the
+    its newline arrives, and a complete line that is not a usable row (``trainer.runfiles.parse_row``: not
+    JSON, a NaN step, a string update...) is skipped, never an exception; a JSON row with a number that cannot
+    be drawn is kept in :attr:`bad_rows` (:func:`metric_row_problem`) for the caller's one warning. So is a
+    metrics.jsonl that is not a regular file (a FIFO is never opened) or that grows past the size cap. When the
     file is replaced or shrinks (a resume cuts it back to its checkpoint's updates) reading starts over and
     ``poll`` says so, so the caller drops what it had.
     """
@@ -207,6 +212,8 @@ class MetricsTail:
             st = self.path.stat()
         except OSError:
             return [], False
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_METRICS_BYTES:
+            return [], False
         restarted = False
         if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self._offset:
             self._offset, self._partial, self._line, restarted = 0, b"", 0, True
@@ -214,27 +221,28 @@ class MetricsTail:
         if st.st_size == self._offset:
             return [], restarted
         try:
-            with open(self.path, "rb") as f:
+            with open_regular(self.path, "a metrics.jsonl") as f:  # replaced by a FIFO since the stat: refused
                 f.seek(self._offset)
                 data = f.read(st.st_size - self._offset)
-        except OSError:
+        except (OSError, RunFileError):
             return [], restarted
         self._offset += len(data)
         *lines, self._partial = (self._partial + data).split(b"\n")
         rows = []
         for line in lines:
             self._line += 1
-            try:
-                row = json.loads(line)  # Python's json reads NaN, Infinity and 1e400: checked below
+            row, why = parse_row(line)
+            if row is not None:
+                why = metric_row_problem(row)  # NaN or 1e400 (inf) broke every poll of the player (issue 30)
+            if why is None:
+                rows.append(row)
+                continue
+            try:  # a JSON row that cannot be drawn is reported; a line that is not JSON is skipped quietly
+                obj = json.loads(line)
             except ValueError:
                 continue
-            if not isinstance(row, dict):
-                continue
-            why = metric_row_problem(row)
-            if why is not None:  # NaN or 1e400 (inf) in a row broke every poll of the player (issue 30)
-                self.bad_rows.append((self._line, why))
-                continue
-            rows.append(row)
+            if isinstance(obj, dict):
+                self.bad_rows.append((self._line, metric_row_problem(obj) or why))
         return rows, restarted
 
 

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from trainer.numbers import MAX_SEED, whole_number
+
 SUBCOMMANDS = {
     "eval": "headless evaluation: snd-player eval CKPT --episodes N --out report.json",
     "record": "demo video: snd-player record CKPT --out demo.mp4 [--frames N] [--panels]",
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="of a run folder: switch to each newer checkpoint at the next episode boundary",
     )
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
+    p.add_argument("--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed (default 0)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
         "--trajectory",
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pauses, and Play hands the game to the agent",
     )
     p.add_argument("--speed", default="1", help="0.25, 0.5, 1, 2, 4 or max (relative to 15 agent steps/s)")
-    p.add_argument("--frames", type=int, default=None, help="play this many frames, then pause")
+    p.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="play this many frames, then pause")
     p.add_argument(
         "--screenshot", type=Path, default=None, help="after --frames, save a PNG of the window and exit"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from snd_player.app.compare_window import run_window
 from snd_player.core.compare import CompareError, Comparison
+from trainer.numbers import MAX_SEED, whole_number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("a", type=Path, help="checkpoint file or run folder (its best checkpoint)")
     p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint)")
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
+    p.add_argument(
+        "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed of both (default 0)"
+    )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
         "--trajectory",
@@ -32,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="both play this trajectory file's actions on its seed; the window pauses at its end",
     )
     p.add_argument("--size", default="1280x720", help="window size WxH (default 1280x720)")
-    p.add_argument("--frames", type=int, default=None, help="play this many pair steps, then pause")
+    p.add_argument(
+        "--frames", type=whole_number(1, 10**9), default=None, help="play this many pair steps, then pause"
+    )
     p.add_argument("--screenshot", type=Path, default=None, help="after --frames, save a PNG and exit")
     p.add_argument("--normalised", action="store_true", help="start with the plots normalised to 0..1")
     return p

@@ -18,6 +18,7 @@ from snd_player.media.eval import (
     write_saliency_grid,
     write_text_atomic,
 )
+from trainer.numbers import MAX_SEED, whole_number
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("checkpoint", type=Path, help="an snd .safetensors checkpoint")
     p.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="episode i is played from seed S + i (default 0)")
+    p.add_argument(
+        "--seed",
+        type=whole_number(0, MAX_SEED - 10**6),
+        default=0,
+        help="episode i is played from seed S + i (default 0)",
+    )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
         "--num-envs", type=int, default=1, help="worker processes playing episodes in parallel (default 1)"
@@ -46,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="report.json; report.csv is written beside it")
     p.add_argument("--json", action="store_true", help="also print the report to stdout")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1)")
+    p.add_argument(
+        "--threads", type=whole_number(1, 1024), default=1, help="torch CPU threads per process (default 1)"
+    )
     p.add_argument(
         "--saliency-grid",
         type=Path,

@@ -29,6 +29,7 @@ from snd_player.media.record import (
     check_output,
     record,
 )
+from trainer.numbers import MAX_SEED, finite_number, whole_number
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="output video: .mp4 (H.264) or .gif (large files: best for short clips)",
     )
     n = p.add_mutually_exclusive_group()
-    n.add_argument("--frames", type=int, default=None, help="record this many agent steps")
-    n.add_argument("--episodes", type=int, default=None, help="record this many whole episodes (default 1)")
+    n.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="record this many agent steps")
+    n.add_argument(
+        "--episodes", type=whole_number(1, 10**6), default=None, help="record this many whole episodes (default 1)"
+    )
     panels = p.add_mutually_exclusive_group()
     panels.add_argument(
         "--panels",
@@ -76,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15 = real time)"
     )
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed (default 0)")
+    p.add_argument(
+        "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed (default 0)"
+    )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
         "--trajectory",
@@ -272,8 +277,12 @@ def evolution_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scale", type=int, default=None, help="game-frame magnification (default 3 Atari, 1 Procgen)"
     )
-    p.add_argument("--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15)")
-    p.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default")
+    p.add_argument(
+        "--fps", type=finite_number(1, 240), default=REAL_TIME_FPS, help="video frames per second (default 15)"
+    )
+    p.add_argument(
+        "--crf", type=whole_number(0, 51), default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default"
+    )
     p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no per-segment lines")
     return p
@@ -349,9 +358,13 @@ def compare_parser() -> argparse.ArgumentParser:
                    help="checkpoint files or run folders (their best checkpoint)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="output video: .mp4 (H.264) or .gif")
     n = p.add_mutually_exclusive_group()
-    n.add_argument("--frames", type=int, default=None, help="record this many pair steps")
-    n.add_argument("--episodes", type=int, default=None, help="record this many pair episodes (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="env and action-sampling seed of both (default 0)")
+    n.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="record this many pair steps")
+    n.add_argument(
+        "--episodes", type=whole_number(1, 10**6), default=None, help="record this many pair episodes (default 1)"
+    )
+    p.add_argument(
+        "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed of both (default 0)"
+    )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument(
         "--trajectory",
@@ -360,8 +373,12 @@ def compare_parser() -> argparse.ArgumentParser:
         help="both play this trajectory file's actions on its seed; the video ends with it",
     )
     p.add_argument("--normalised", action="store_true", help="plots normalised to 0..1 instead of two axes")
-    p.add_argument("--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15)")
-    p.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default")
+    p.add_argument(
+        "--fps", type=finite_number(1, 240), default=REAL_TIME_FPS, help="video frames per second (default 15)"
+    )
+    p.add_argument(
+        "--crf", type=whole_number(0, 51), default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default"
+    )
     p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
     return p
 
