@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from trainer.numbers import MAX_SEED, whole_number
+from snd_player.cli.numbers import MAX_SEED, whole_number
 
 SUBCOMMANDS = {
     "eval": "headless evaluation: snd-player eval CKPT --episodes N --out report.json",

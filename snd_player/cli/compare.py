@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from snd_player.app.compare_window import run_window
+from snd_player.cli.numbers import MAX_SEED, whole_number
 from snd_player.core.compare import CompareError, Comparison
-from trainer.numbers import MAX_SEED, whole_number
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from snd_player.cli.numbers import MAX_SEED, whole_number
 from snd_player.media.eval import (
     EvalError,
     check_writable,
@@ -18,7 +19,6 @@ from snd_player.media.eval import (
     write_saliency_grid,
     write_text_atomic,
 )
-from trainer.numbers import MAX_SEED, whole_number
 
 
 class _Parser(argparse.ArgumentParser):

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from snd_player.cli.numbers import MAX_SEED, finite_number, whole_number
 from snd_player.media.record import (
     DEFAULT_CRF,
     REAL_TIME_FPS,
@@ -29,7 +30,6 @@ from snd_player.media.record import (
     check_output,
     record,
 )
-from trainer.numbers import MAX_SEED, finite_number, whole_number
 
 
 class _Parser(argparse.ArgumentParser):
