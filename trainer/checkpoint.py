@@ -25,14 +25,18 @@ from typing import Any
 import torch
 from safetensors.torch import load, save
 
-FORMAT_NAME = "snd-checkpoint"
-FORMAT_VERSION = 1
-META_KEY = "snd"
-MAX_HEADER_BYTES = 100 * 1024 * 1024
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message is one line naming the file and what was expected."""
+# the format's names and CheckpointError live one floor down (trainer.validate needs them too); every reader
+# keeps importing them from here
+from trainer.checkpoint_format import FORMAT_NAME, FORMAT_VERSION, MAX_HEADER_BYTES, META_KEY, CheckpointError
+from trainer.validate import (
+    SHA_KEY,
+    check_finite,
+    check_header,
+    check_meta,
+    check_sha256,
+    open_regular,
+    tensors_sha256,
+)
 
 
 def checkpoint_name(step: int) -> str:
@@ -100,8 +104,6 @@ def output_path_problem(path: Path, extensions: tuple[str, ...]) -> str | None:
 
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write tensors and JSON metadata atomically. Tensors are stored contiguous, on the CPU."""
-    from trainer.validate import SHA_KEY, tensors_sha256
-
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta, SHA_KEY: tensors_sha256(flat)}
     header = {META_KEY: json.dumps(meta, sort_keys=True, default=str)}
@@ -124,8 +126,6 @@ def _read_header(path: Path, with_data: bool = False) -> tuple[dict[str, Any], b
 
     Returns the header and, with ``with_data``, the whole file's bytes read from the same open file.
     """
-    from trainer.validate import check_header, open_regular
-
     path = Path(path)
     with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
@@ -161,8 +161,6 @@ def read_metadata(path: Path) -> dict[str, Any]:
 
 
 def _metadata(path: Path, header: dict[str, Any]) -> dict[str, Any]:
-    from trainer.validate import check_meta
-
     meta_raw = (header.get("__metadata__") or {}).get(META_KEY)
     if meta_raw is None:
         raise CheckpointError(
@@ -183,8 +181,6 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[dic
     The file is read once: header and metadata are validated, the data section is checked against the
     metadata's sha256 (when it has one), then decoded, and every float tensor must be finite.
     """
-    from trainer.validate import check_finite, check_sha256
-
     path = Path(path)
     header, blob = _read_header(path, with_data=True)
     meta = _metadata(path, header)

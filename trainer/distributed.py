@@ -30,17 +30,20 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from trainer.rng import restore_generator
+
 if TYPE_CHECKING:
+    from trainer.advantages import RewardForwardFilter
     from trainer.config import TrainConfig
-    from trainer.loop import Rollout, Trainer
     from trainer.motivation import Motivation, MotivationConfig
+    from trainer.rollout import Rollout
 
 RANK_SEED_STRIDE = 1_000_003
 """Rank r's seed is seed + r * this, so its env seeds (seed + i) never meet another rank's."""
@@ -56,6 +59,21 @@ _NO_BUFFER_SYNC = (
     if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
     else {"broadcast_buffers": False}
 )
+
+
+class RankTrainer(Protocol):
+    """What this module reads and sets of the loop's ``Trainer`` (``prepare``, a resume's rank streams).
+
+    The loop drives this module and hands it its trainer; this module never imports the loop (a contract
+    in pyproject.toml), so the trainer is known here by the attributes used."""
+
+    cfg: TrainConfig  # this rank's config (``local_config``)
+    run_cfg: TrainConfig  # the whole run's
+    motivation: Motivation | None
+    reward_filter: RewardForwardFilter | None
+    gen: torch.Generator
+    sample_gen: torch.Generator
+    update_idx: int
 
 
 class DistributedError(RuntimeError):
@@ -252,7 +270,7 @@ class Distributed:
             return self._ddp(policy, find_unused=False)
         return self._ddp(_PolicyWithoutIntHead(policy), find_unused=True)
 
-    def prepare(self, trainer: Trainer, resume_state: dict[str, Any] | None) -> None:
+    def prepare(self, trainer: RankTrainer, resume_state: dict[str, Any] | None) -> None:
         """After the agent is built (and a resume loaded): this rank's random streams, the motivation
         behind DDP with this rank's minibatch sizes, and the statistics merged from now on."""
         if not self.active:
@@ -404,7 +422,7 @@ class Distributed:
             state["reward_filter"] = {**rf, "rewems": torch.cat([p["rewems"] for p in parts])}
         return state
 
-    def _restore_rank_state(self, trainer: Trainer, state: dict[str, Any]) -> None:
+    def _restore_rank_state(self, trainer: RankTrainer, state: dict[str, Any]) -> None:
         """This rank's streams from a resume state (the loop loaded the top-level ones, rank 0's).
 
         A checkpoint from another world size is re-split rather than refused: weights, optimiser moments
@@ -412,8 +430,6 @@ class Distributed:
         and the reward filter's per-env returns are stored in global env order. Ranks the old run did not
         have start random streams of their own.
         """
-        from trainer.loop import restore_generator  # the loop imports this module
-
         ranks = state.get("ranks") or []
         motivation = trainer.motivation
         if self.rank < len(ranks):

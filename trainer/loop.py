@@ -12,13 +12,12 @@ import dataclasses
 import json
 import math
 import os
-import random
 import sys
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,6 +45,8 @@ from trainer.resume import (
     set_aside_everything,
     set_aside_passed_over,
 )
+from trainer.rng import restore_generator, save_generator, seed_everything
+from trainer.rollout import Advantages, Rollout
 from trainer.runfiles import RunFileError, check_folder, read_json
 from trainer.runs import lock_run_dir
 from trainer.stop import StopFlag
@@ -107,53 +108,6 @@ def autocast_for(
             )
             return None
     return torch.autocast(device.type, dtype=torch.bfloat16)
-
-
-def save_generator(gen: torch.Generator) -> dict[str, Any]:
-    """A generator's state with the device type it belongs to (CPU and CUDA states differ in layout)."""
-    return {"device": gen.device.type, "state": gen.get_state()}
-
-
-def restore_generator(gen: torch.Generator, saved: Any, reseed: int) -> bool:
-    """Restore ``gen`` from ``save_generator``'s dict where the device type matches; otherwise (a run
-    resumed on another device) re-seed it from ``reseed``. Returns False when it re-seeded.
-
-    Resume files written before the device was recorded hold a CPU state, or an empty tensor for CUDA."""
-    if isinstance(saved, dict):
-        device, state = saved["device"], saved["state"]
-    else:
-        device, state = ("cpu" if saved.numel() else "cuda"), saved
-    if device == gen.device.type and state.numel():
-        gen.set_state(state)
-        return True
-    gen.manual_seed(reseed)
-    return False
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-class Rollout(NamedTuple):
-    """One rollout; tensors on the training device."""
-
-    obs: torch.Tensor  # (T+1, N, C, H, W) uint8, the last one is s_T
-    actions: torch.Tensor  # (T, N) int64
-    logp: torch.Tensor  # (T, N)
-    v_ext: torch.Tensor  # (T+1, N)
-    v_int: torch.Tensor  # (T+1, N)
-    r_ext: torch.Tensor  # (T, N) learning reward
-    r_int: torch.Tensor  # (T, N) clip(eta * error, 0, 1)
-    int_error: torch.Tensor  # (T, N)
-    dones: torch.Tensor  # (T, N) float
-
-
-class Advantages(NamedTuple):
-    combined: torch.Tensor  # (T, N)
-    ret_ext: torch.Tensor  # (T, N)
-    ret_int: torch.Tensor  # (T, N)
 
 
 @dataclass

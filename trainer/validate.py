@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from trainer.checkpoint import FORMAT_NAME, FORMAT_VERSION, CheckpointError
+from trainer.checkpoint_format import FORMAT_NAME, FORMAT_VERSION, CheckpointError
 
 # safetensors dtype names snd writes (torch's float and integer types); anything else is not ours
 DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}  # fmt: skip
