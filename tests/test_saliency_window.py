@@ -64,11 +64,11 @@ def test_overlay_blends_the_map_of_the_step_on_screen_and_off_is_the_plain_frame
     assert smap.values.max() > 0
     qtbot.waitUntil(lambda: not np.array_equal(shown_pixels(win), rec.frame), timeout=WAIT_MS)
     shown = shown_pixels(win)
-    assert np.array_equal(shown, overlay(rec.frame, smap, 0.7))
+    assert np.array_equal(shown, overlay(rec.frame, smap, 0.7, corner="top-left"))
     # where the map is strong the pixels moved toward its colours; where it is 0 they are the game's
     v = smap.on_frame(rec.frame.shape)
     bar = np.zeros(v.shape, bool)
-    bar[-v.shape[0] // 4 :, : v.shape[1] // 2 + 8] = True  # the colour scale's corner
+    bar[: v.shape[0] // 4, : v.shape[1] // 2 + 8] = True  # the colour scale's corner
     zero = (v == 0) & ~bar
     if zero.any():
         assert np.array_equal(shown[zero], rec.frame[zero])
@@ -76,7 +76,7 @@ def test_overlay_blends_the_map_of_the_step_on_screen_and_off_is_the_plain_frame
     assert np.abs(shown[strong].astype(int) - rec.frame[strong]).sum(-1).mean() > 20
 
     win.saliency_view.set_opacity(0.3)  # a weaker blend of the same map
-    assert np.array_equal(shown_pixels(win), overlay(rec.frame, smap, 0.3))
+    assert np.array_equal(shown_pixels(win), overlay(rec.frame, smap, 0.3, corner="top-left"))
     assert "saliency r_int · grad×input" in win.saliency_view.status.text()
 
     win.saliency_view.set_target(None)
@@ -98,7 +98,9 @@ def test_paused_stepping_gets_a_map_for_every_shown_frame(qtbot, window, compute
         smap = win.saliency_view.maps[key]
         assert (smap.target, smap.method, smap.values.shape) == ("v_int", "perturbation", (17, 17))
         qtbot.waitUntil(
-            lambda rec=rec, smap=smap: np.array_equal(shown_pixels(win), overlay(rec.frame, smap, 0.7)),
+            lambda rec=rec, smap=smap: np.array_equal(
+                shown_pixels(win), overlay(rec.frame, smap, 0.7, corner="top-left")
+            ),
             timeout=WAIT_MS,
         )
         shown.append(rec.t)
@@ -107,7 +109,7 @@ def test_paused_stepping_gets_a_map_for_every_shown_frame(qtbot, window, compute
     qtbot.waitUntil(lambda: win.cursor == 1, timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: np.array_equal(
-            shown_pixels(win), overlay(win.last.frame, win.saliency_view.maps[(0, 1)], 0.7)
+            shown_pixels(win), overlay(win.last.frame, win.saliency_view.maps[(0, 1)], 0.7, corner="top-left")
         ),
         timeout=WAIT_MS,
     )
@@ -145,3 +147,39 @@ def test_record_dialog_saliency_reaches_the_recorder(qtbot, window, tmp_path, co
     to_overlay = np.abs(first - expected).mean()
     to_plain = np.abs(first - rec.frame).mean()
     assert to_overlay < 0.5 * to_plain, (to_overlay, to_plain)
+
+
+def test_session_process_sends_maps_while_playing_and_the_window_draws_them(
+    qtbot,
+    tmp_path,
+    tiny_agent,  # noqa: F811
+    tiny_checkpoint,  # noqa: F811
+):
+    """The app's path: the child process computes the maps in its saliency thread and sends them on the
+    same pipe as the batches (a lock keeps the two writers' messages whole)."""
+    from PyQt6.QtCore import QSettings
+
+    from snd_player.app.main_window import MainWindow
+    from tests.test_session import make_session
+
+    win = MainWindow(
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), session_process=True
+    )
+    qtbot.addWidget(win)
+    win.saliency_view.set_target("v_ext")  # chosen before a session: the new worker turns it on
+    win.set_session(make_session(tiny_agent, tiny_checkpoint, seed=1), autoplay=False)
+    try:
+        win.set_speed(0.0)
+        win.play(12)
+        qtbot.waitUntil(lambda: win.frames_received >= 12 and not win.playing, timeout=WAIT_MS)
+        rec = win.last
+        qtbot.waitUntil(lambda: (rec.episode, rec.t) in win.saliency_view.maps, timeout=WAIT_MS)
+        assert win.saliency_view.received >= 1
+        assert all(m.target == "v_ext" for m in win.saliency_view.maps.values())
+        smap = win.saliency_view.maps[(rec.episode, rec.t)]
+        qtbot.waitUntil(
+            lambda: np.array_equal(shown_pixels(win), overlay(rec.frame, smap, 0.7, corner="top-left")),
+            timeout=WAIT_MS,
+        )
+    finally:
+        win.close()

@@ -234,7 +234,8 @@ class GameView(pg.GraphicsLayoutWidget):
 
         key = (id(frame), id(self.saliency), self.saliency_opacity)
         if self._blended is None or self._blended[0] != key:
-            self._blended = (key, overlay(frame, self.saliency, self.saliency_opacity))
+            # the colour scale top-left: the score line covers the bottom-left corner
+            self._blended = (key, overlay(frame, self.saliency, self.saliency_opacity, corner="top-left"))
         return self._blended[1]
 
     def place_overlay(self) -> None:
