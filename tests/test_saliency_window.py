@@ -183,3 +183,32 @@ def test_session_process_sends_maps_while_playing_and_the_window_draws_them(
         )
     finally:
         win.close()
+
+
+def test_a_step_played_again_drops_the_maps_of_the_old_way_on(qtbot, window):  # noqa: F811
+    """Maps are kept by (episode, step): after a seek back, a freshly played step t makes the maps of t and
+    later stale (another action may have been taken), while a seek's restored step keeps them."""
+    from snd_player.app.worker import StepBatch
+
+    win = window
+    view = win.saliency_view
+    view.set_target("v_ext")
+    for _ in range(3):
+        step_and_wait(qtbot, win)
+    qtbot.waitUntil(lambda: (0, 2) in view.maps, timeout=WAIT_MS)
+    old = next(iter(view.maps.values()))
+    view.maps[(0, 0)], view.maps[(0, 1)], view.maps[(0, 2)] = old, old, old
+
+    def batch(t: int, seek: bool) -> StepBatch:
+        class R:
+            episode = 0
+
+        r = R()
+        r.t = t
+        return StepBatch(records=(r,), horizon=3, seek=seek, basis=None, playing=False, inference_ms=0.0)
+
+    view._on_batch(batch(1, seek=True))
+    assert set(view.maps) == {(0, 0), (0, 1), (0, 2)}
+    view._on_batch(batch(1, seek=False))
+    assert set(view.maps) == {(0, 0)}
+    assert view.newest is None

@@ -120,6 +120,7 @@ class SaliencyView:
     def attach(self, worker: Any) -> None:
         """A new session's worker: take its maps, and turn its overlay on when one is chosen."""
         worker.saliency_ready.connect(self._on_map)
+        worker.batch_ready.connect(self._on_batch)
         self._restart()
 
     # -- maps -----------------------------------------------------------------------------------------------
@@ -131,6 +132,19 @@ class SaliencyView:
             self.win.command.emit("saliency", None if self.target is None else (self.target, self.method))
         self._update_status()
         self._redraw()
+
+    def _on_batch(self, batch: Any) -> None:
+        """A freshly played step (t) of an episode makes its maps of steps >= t stale: the episode took
+        another way from t on (a seek back, then other actions; a seek itself restores the same steps).
+        A map always arrives after its step, so no map of this batch is dropped."""
+        if not self.maps or batch.seek:
+            return
+        first = batch.records[0]
+        stale = [k for k in self.maps if k[0] == first.episode and k[1] >= first.t]
+        for k in stale:
+            del self.maps[k]
+        if self.newest is not None and self.newest[0] == first.episode and self.newest[1] >= first.t:
+            self.newest = None
 
     def _on_map(self, msg: dict) -> None:
         smap = msg["map"]

@@ -327,8 +327,6 @@ class Stepper:
                 basis = b
         self.steps_total += len(records)
         self._last_rec = records[-1]
-        if self.saliency is not None and self.saliency.active:
-            self.saliency.submit(records[-1])  # the newest step; one still waiting is skipped
         with self._lock:
             self._in_flight += 1
         self._on_batch(
@@ -341,6 +339,9 @@ class Stepper:
                 inference_ms=1000.0 * (s.inference_s - inf0) / len(records),
             )
         )
+        if self.saliency is not None and self.saliency.active:
+            # after the batch, so its map always reaches the window after the record it belongs to
+            self.saliency.submit(records[-1])  # the newest step; one still waiting is skipped
 
     # -- recording ----------------------------------------------------------------------------------------
     def _start_recording(self, req: object) -> None:
