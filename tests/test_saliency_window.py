@@ -212,3 +212,49 @@ def test_a_step_played_again_drops_the_maps_of_the_old_way_on(qtbot, window):  #
     view._on_batch(batch(1, seek=False))
     assert set(view.maps) == {(0, 0)}
     assert view.newest is None
+
+
+def test_live_saliency_maps_the_newest_step_and_skips_those_posted_while_busy(monkeypatch):
+    """Qt-free: while a map is being computed, newer steps replace each other in the one-slot mailbox;
+    when it is done the newest is mapped, so the overlay keeps up without a queue (issue 25: "compute for
+    the newest step only when the previous map is done, and skip otherwise")."""
+    import types
+
+    from snd_player.core.saliency import SaliencyMap
+    from snd_player.core.saliency_live import LiveSaliency
+
+    started, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def compute(self, obs, target, method):
+        seen.append(int(obs[0]))
+        started.set()
+        release.wait(10)
+        return SaliencyMap(target, method, np.zeros((2, 2), np.float32), 0.0, (2, 2))
+
+    monkeypatch.setattr(Saliency, "compute", compute)
+    monkeypatch.setattr(Saliency, "check", lambda self, target, method="perturbation": None)
+    maps: list[dict] = []
+    done = threading.Event()
+
+    def on_map(msg: dict) -> None:
+        maps.append(msg)
+        if len(maps) == 2:
+            done.set()
+
+    live = LiveSaliency(types.SimpleNamespace(device="cpu"), on_map, lambda msg: None)
+    try:
+        rec = [types.SimpleNamespace(episode=0, t=t, obs=np.array([t])) for t in range(4)]
+        live.submit(rec[0])  # off: nothing is posted
+        live.set("v_ext", "gradxinput")
+        live.submit(rec[0])
+        assert started.wait(10)
+        for r in rec[1:]:  # posted while step 0 is being mapped: only the newest is kept
+            live.submit(r)
+        release.set()
+        assert done.wait(10)
+        assert seen == [0, 3]
+        assert [(m["t"], m["map"].target) for m in maps] == [(0, "v_ext"), (3, "v_ext")]
+    finally:
+        release.set()
+        live.close()
