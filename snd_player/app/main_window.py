@@ -37,6 +37,7 @@ from snd_player.app.playback import MIN_FRAME_S as MIN_FRAME_S  # re-exported: t
 from snd_player.app.playback import PLAYOUT_FRAME_S as PLAYOUT_FRAME_S
 from snd_player.app.playback import Playback
 from snd_player.app.run_support import RunSupport
+from snd_player.app.saliency_view import SaliencyView
 from snd_player.app.widgets import theme
 from snd_player.app.widgets.export import ExportMenu
 from snd_player.app.widgets.game_view import GameView
@@ -171,6 +172,7 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         self.rates_timer.timeout.connect(self._update_rates)
         self.rates_timer.start(250)
         self.runs = RunSupport(self)  # run folders, training panel, follow, File → Compare…
+        self.saliency_view = SaliencyView(self)  # View ▸ Saliency overlay, its maps and status line
 
     # -- opening ------------------------------------------------------------------------------------------
     def _show_welcome(self, welcome: bool) -> None:
@@ -284,6 +286,7 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         w.failed.connect(self._on_worker_failed)
         w.state_changed.connect(self._on_worker_state)
         w.record_event.connect(self._on_record_event)
+        self.saliency_view.attach(w)
         self.worker.start()
         self.command.emit("speed", SPEEDS[self.speed_box.currentIndex()])
         if autoplay:

@@ -295,6 +295,7 @@ class Playback:
         # while playing, the room map is drawn on frames without the point cloud (each costs a few ms)
         rooms = not self.playing or (now >= self._rooms_due and not cloud)
         self.rescale.left = None if not self.playing else 0 if cloud or rooms else 1
+        self.saliency_view.before_draw(rec)  # the live saliency map to draw over the frame, or None
         self.game.show_record(rec)
         # the steps up to the one on screen: at max speed a few more may wait in the play-out queue
         self.intrinsic.update_from(tl, self.cursor, self.horizon)

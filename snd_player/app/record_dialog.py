@@ -1,6 +1,9 @@
 """The window's Record dialog: what to record (from the step on screen or from the episode's start, how many
 frames, dashboard or bare game frame, where), then a progress bar with Cancel while the worker records.
 
+A saliency overlay (none / policy / V_int / r_int / V_ext, by grad×input or perturbation) draws the map over
+each game frame of the video, as ``snd-player record --saliency`` does.
+
 The worker records itself (``command("record", RecordRequest)``, see :class:`snd_player.core.stepper.Stepper`):
 it owns the session, so "from the step on screen" is exact (a seek, as the timeline does), and the window
 follows the recorded steps as they are played, so what it shows is what the video holds.
@@ -15,6 +18,7 @@ from typing import Any
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -70,6 +74,20 @@ class RecordDialog(QDialog):
         row.addWidget(self.dashboard)
         row.addWidget(self.bare)
         form.addRow("content", row)
+        # the saliency overlay, as ``snd-player record --saliency``: the map drawn over each game frame
+        self.saliency = QComboBox()
+        self.saliency.addItem("none", None)
+        for target, label in (("policy", "policy"), ("v_int", "V_int"), ("r_int", "r_int"), ("v_ext", "V_ext")):
+            if target != "r_int" or getattr(session, "has_motivation", True):
+                self.saliency.addItem(label, target)
+        self.saliency_method = QComboBox()
+        self.saliency_method.addItem("grad×input (fast)", "gradxinput")
+        self.saliency_method.addItem("perturbation (about 1 s a frame)", "perturbation")
+        self.saliency.setToolTip("draw this output's saliency map over the game frame (docs/player-guide.md)")
+        row = QHBoxLayout()
+        row.addWidget(self.saliency)
+        row.addWidget(self.saliency_method)
+        form.addRow("saliency", row)
         name = Path(session.checkpoint).stem if session.checkpoint else "snd"
         self.path = QLineEdit(str(Path.cwd() / f"{name}-seed{session.seed}.mp4"))
         browse = QPushButton("Browse…")
@@ -104,6 +122,8 @@ class RecordDialog(QDialog):
             from_start=self.from_start.isChecked(),
             panels=self.dashboard.isChecked(),
             cursor=self.cursor,
+            saliency=self.saliency.currentData(),
+            saliency_method=self.saliency_method.currentData(),
         )
 
     def _accept(self) -> None:

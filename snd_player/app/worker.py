@@ -38,6 +38,7 @@ class SessionWorker(QObject):
     failed = pyqtSignal(str)
     state_changed = pyqtSignal(object)  # dict: playing, speed, greedy, seed, recording
     record_event = pyqtSignal(object)  # dict: event started/progress/finished, see Stepper
+    saliency_ready = pyqtSignal(object)  # dict: episode, t, map, ms; emitted from the saliency thread
 
     MAX_IN_FLIGHT = Stepper.MAX_IN_FLIGHT
     MAX_BATCH_S = Stepper.MAX_BATCH_S
@@ -53,6 +54,7 @@ class SessionWorker(QObject):
             on_state=self.state_changed.emit,
             on_record=self.record_event.emit,
             open_recorder=session_recorder,
+            on_saliency=self.saliency_ready.emit,
         )
         self.projector = self.stepper.projector
         self._timer: QTimer | None = None

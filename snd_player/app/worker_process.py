@@ -13,7 +13,8 @@ window). It then runs :class:`snd_player.core.stepper.Stepper` in a loop that sl
 tick is due. Messages are tuples: to the child first ``("init", SessionSpec, FeatureProjector | None)``,
 then ``("cmd", name, value)``, ``("ack",)``, ``("shutdown",)``;
 from it ``("ready",)``, ``("batch", StepBatch)``, ``("failed", str)``, ``("state", dict)``,
-``("record", dict)`` and ``("fatal", str)`` when the session cannot be rebuilt.
+``("record", dict)``, ``("saliency", dict)`` (a live overlay's map, sent from the child's saliency thread:
+sends are serialised by a lock) and ``("fatal", str)`` when the session cannot be rebuilt.
 """
 
 from __future__ import annotations
@@ -133,8 +134,14 @@ def _child_main(
         out.send(("fatal", f"{spec.checkpoint}: {type(e).__name__}: {e}"))
         return
 
+    send_lock = threading.Lock()  # the saliency thread sends too, and a Connection is not thread-safe
+
     def send(kind: str):
-        return lambda payload: out.send((kind, payload))
+        def sender(payload: Any) -> None:
+            with send_lock:
+                out.send((kind, payload))
+
+        return sender
 
     stepper = Stepper(
         session,
@@ -144,6 +151,7 @@ def _child_main(
         on_state=send("state"),
         on_record=send("record"),
         open_recorder=session_recorder,
+        on_saliency=send("saliency"),
     )
     out.send(("ready", None))
     stepper.emit_state()
@@ -176,6 +184,7 @@ class ProcessSessionWorker(QObject):
     failed = pyqtSignal(str)
     state_changed = pyqtSignal(object)  # dict: playing, speed, greedy, seed, recording
     record_event = pyqtSignal(object)  # dict, see snd_player.core.stepper.Stepper
+    saliency_ready = pyqtSignal(object)  # dict: episode, t, map, ms (snd_player.core.saliency_live)
     ready = pyqtSignal()
 
     JOIN_S = 5.0
@@ -301,6 +310,8 @@ class ProcessSessionWorker(QObject):
             self.failed.emit(payload)
         elif kind == "record":
             self.record_event.emit(payload)
+        elif kind == "saliency":
+            self.saliency_ready.emit(payload)
         elif kind == "ready":
             self.ready.emit()
         elif kind == "fatal":

@@ -384,13 +384,15 @@ def overlay(
     vmax: float | None = None,
     label: str | None = None,
     scale_bar: bool = True,
+    corner: str = "bottom-left",
 ) -> np.ndarray:
     """The RGB frame (H, W, 3) uint8 with the map blended over it; returns a new (H, W, 3) uint8 array.
 
     The map is divided by ``vmax`` and each pixel's colour is blended in with alpha
     ``opacity * value``, so unimportant pixels show the game unchanged. ``scale_bar`` draws a small
     colour bar from 0 to ``vmax`` with ``label`` (default: the map's output and method) in the bottom-left
-    corner. Default ``vmax``: the map's maximum for perturbation maps (every frame uses the whole colour
+    corner (``corner="top-left"``: the window's game view, whose score line covers the bottom-left).
+    Default ``vmax``: the map's maximum for perturbation maps (every frame uses the whole colour
     scale; the bar says what the top colour means), the 99th percentile for grad x input, whose
     per-pixel maps are a few isolated spikes that would otherwise leave the rest invisible (values above
     it get the top colour; the bar then reads ">=").
@@ -418,21 +420,30 @@ def overlay(
         if label is None and isinstance(smap, SaliencyMap):
             label = f"{smap.target} {'perturb.' if smap.method == 'perturbation' else 'grad*x'}"
         clipped = bool(top < vmax_native)
-        draw_scale_bar(out, top, label or "", cmap, clipped)
+        draw_scale_bar(out, top, label or "", cmap, clipped, corner)
     return out
 
 
 def draw_scale_bar(
-    img: np.ndarray, vmax: float, label: str, cmap: str = "inferno", clipped: bool = False
+    img: np.ndarray,
+    vmax: float,
+    label: str,
+    cmap: str = "inferno",
+    clipped: bool = False,
+    corner: str = "bottom-left",
 ) -> None:
     """A colour bar 0 .. vmax (">=vmax" when larger values were clipped to it) with a label, drawn in place
-    in the bottom-left corner of an RGB image."""
+    in the bottom-left (or ``"top-left"``) corner of an RGB image."""
+    if corner not in ("bottom-left", "top-left"):
+        raise ValueError(f"scale bar corner must be bottom-left or top-left, got {corner!r}")
     h, w = img.shape[:2]
     font, fs = cv2.FONT_HERSHEY_PLAIN, max(0.5, w / 640)
     th = cv2.getTextSize("0", font, fs, 1)[0][1]
     bw, bh, pad = max(32, w * 2 // 5), max(3, h // 60), max(2, w // 160)
     x0, y1 = pad, h - pad
     y0 = y1 - (2 * th + bh + 4 * pad)
+    if corner == "top-left":
+        y0, y1 = pad, pad + (y1 - y0)
     right = x0 + max(bw, cv2.getTextSize(label, font, fs, 1)[0][0]) + 2 * pad
     img[y0:y1, x0:right] = (img[y0:y1, x0:right] * 0.35).astype(np.uint8)  # a dark backing for legibility
     ramp = colorize(np.linspace(0.0, 1.0, bw, dtype=np.float32)[None, :].repeat(bh, 0), cmap)

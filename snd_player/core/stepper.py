@@ -62,6 +62,10 @@ class RecordRequest:
     cursor: int
     """The step on screen when the dialog was accepted."""
     fps: float = 15.0
+    saliency: str | None = None
+    """Draw this output's saliency map over the game frame (``snd_player.core.saliency.TARGETS``), or None."""
+    saliency_method: str = "gradxinput"
+    saliency_opacity: float = 0.7
 
 
 class Recorder(Protocol):
@@ -99,6 +103,7 @@ class Stepper:
         on_state: Callable[[dict], None],
         on_record: Callable[[dict], None] | None = None,
         open_recorder: OpenRecorder | None = None,
+        on_saliency: Callable[[dict], None] | None = None,
     ) -> None:
         self.session = session
         self.projector = projector or FeatureProjector()
@@ -116,6 +121,10 @@ class Stepper:
         self._in_flight = 0
         self.steps_total = 0
         self._recording: Any = None  # (VideoRecorder, RecordRequest, frames done) while a recording runs
+        self._on_saliency = on_saliency or (lambda _msg: None)
+        self.saliency: Any = None
+        """The live overlay's :class:`snd_player.core.saliency_live.LiveSaliency`, made when first turned on."""
+        self._last_rec: StepRecord | None = None  # the newest record handed over: the one on screen when paused
 
     # -- host → stepper -----------------------------------------------------------------------------------
     def ack(self) -> None:
@@ -158,6 +167,8 @@ class Stepper:
                 self._start_recording(value)
             elif name == "cancel_record":
                 self._finish_recording(cancelled=True)
+            elif name == "saliency":
+                self._set_saliency(value)
             else:
                 raise ValueError(f"unknown worker command {name!r}")
         except (SessionError, ValueError, OSError) as e:
@@ -203,7 +214,25 @@ class Stepper:
     def close(self) -> None:
         self.playing = False
         self._finish_recording(cancelled=True)
+        if self.saliency is not None:
+            self.saliency.close()
         self.session.close()
+
+    def _set_saliency(self, value: object) -> None:
+        """``command("saliency", (target, method))`` turns the live overlay on (and maps the record on
+        screen at once), ``command("saliency", None)`` off. Raises SaliencyError (a ValueError, one line)."""
+        if value is None:
+            if self.saliency is not None:
+                self.saliency.set(None)
+            return
+        target, method = value  # type: ignore[misc]
+        if self.saliency is None:
+            from snd_player.core.saliency_live import LiveSaliency, agent_of
+
+            self.saliency = LiveSaliency(agent_of(self.session), self._on_saliency, self._on_failed)
+        self.saliency.set(str(target), str(method))
+        if self._last_rec is not None:
+            self.saliency.submit(self._last_rec)
 
     # -- internals ----------------------------------------------------------------------------------------
     def _set_playing(self, playing: bool) -> None:
@@ -297,6 +326,7 @@ class Stepper:
             if b is not None:
                 basis = b
         self.steps_total += len(records)
+        self._last_rec = records[-1]
         with self._lock:
             self._in_flight += 1
         self._on_batch(
@@ -309,6 +339,9 @@ class Stepper:
                 inference_ms=1000.0 * (s.inference_s - inf0) / len(records),
             )
         )
+        if self.saliency is not None and self.saliency.active:
+            # after the batch, so its map always reaches the window after the record it belongs to
+            self.saliency.submit(records[-1])  # the newest step; one still waiting is skipped
 
     # -- recording ----------------------------------------------------------------------------------------
     def _start_recording(self, req: object) -> None:
@@ -321,7 +354,18 @@ class Stepper:
             raise ValueError("this player cannot record: it was started without a video writer")
         self._finish_recording(cancelled=True)
         self._set_playing(False)
-        recorder = self._open_recorder(self.session, Path(req.path), req.fps, req.panels)
+        if req.saliency is not None:  # as ``snd-player record --saliency``: the map over each frame
+            from snd_player.core.saliency import SaliencyOverlay
+            from snd_player.core.saliency_live import agent_of
+
+            frame_fn = SaliencyOverlay(
+                agent_of(self.session), req.saliency, req.saliency_method, req.saliency_opacity
+            )
+            recorder = self._open_recorder(
+                self.session, Path(req.path), req.fps, req.panels, frame_fn=frame_fn
+            )  # type: ignore[call-arg]
+        else:
+            recorder = self._open_recorder(self.session, Path(req.path), req.fps, req.panels)
         s = self.session
         start = 0 if req.from_start else req.cursor
         first: StepRecord | None = None

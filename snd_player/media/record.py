@@ -249,16 +249,23 @@ def _with_t(rec: StepRecord, t: int) -> StepRecord:
     return dataclasses.replace(rec, t=t)
 
 
-def session_recorder(session: Session, path: Path, fps: float, panels: bool) -> VideoRecorder:
+def session_recorder(
+    session: Session,
+    path: Path,
+    fps: float,
+    panels: bool,
+    frame_fn: Callable[[StepRecord], np.ndarray] | None = None,
+) -> VideoRecorder:
     """The player's Record action: a :class:`VideoRecorder` for ``path``, with the dashboard of ``session``
-    when ``panels`` (the app hands this to :class:`snd_player.core.stepper.Stepper`)."""
+    when ``panels`` and ``frame_fn`` (a saliency overlay) drawing each game frame (the app hands this to
+    :class:`snd_player.core.stepper.Stepper`)."""
     from snd_player.media.dashboard import DashboardInfo, ensure_gui_app
 
     info = None
     if panels:
         ensure_gui_app()  # fonts for the dashboard; in a child process there is no app yet
         info = DashboardInfo.from_session(session)
-    return VideoRecorder(Path(path), fps=fps, panels=panels, info=info)
+    return VideoRecorder(Path(path), fps=fps, panels=panels, info=info, frame_fn=frame_fn)
 
 
 def record(

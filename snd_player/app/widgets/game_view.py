@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, QSize, Qt
@@ -191,6 +193,11 @@ class GameView(pg.GraphicsLayoutWidget):
         self.mode = "frame"
         self._shape: tuple[int, ...] | None = None
         self._last: StepRecord | None = None
+        self.saliency: Any = None
+        """A :class:`snd_player.core.saliency.SaliencyMap` drawn over the game frame (the window's live
+        overlay, snd_player.app.saliency_view), or None for the plain frame."""
+        self.saliency_opacity = 0.7
+        self._blended: tuple[tuple, np.ndarray] | None = None  # (key, frame with the map) of the last blend
 
     def set_mode(self, mode: str) -> None:
         if mode not in VIEW_MODES:
@@ -206,6 +213,8 @@ class GameView(pg.GraphicsLayoutWidget):
             self.image.setOpacity(1.0)
             self.overlay.show()
         img = rec.frame if self.mode == "frame" else obs_image(rec.obs, self.mode)
+        if self.saliency is not None and self.mode == "frame":
+            img = self._with_saliency(rec.frame)
         self.image.setImage(img)
         if img.shape != self._shape:  # new size: fit the view once, not every frame
             self._shape = img.shape
@@ -217,6 +226,17 @@ class GameView(pg.GraphicsLayoutWidget):
         parts = [f"score {rec.score:g}", lives, room, f"step {rec.t}"]
         text = " · ".join(p for p in parts if p) + (" · episode over" if rec.done else "")
         self.overlay.setText(text)  # a no-op for the same text
+
+    def _with_saliency(self, frame: np.ndarray) -> np.ndarray:
+        """The frame with the saliency map blended over it and its colour scale (a few ms on a Procgen
+        frame), blended once per frame, map and opacity."""
+        from snd_player.core.saliency import overlay
+
+        key = (id(frame), id(self.saliency), self.saliency_opacity)
+        if self._blended is None or self._blended[0] != key:
+            # the colour scale top-left: the score line covers the bottom-left corner
+            self._blended = (key, overlay(frame, self.saliency, self.saliency_opacity, corner="top-left"))
+        return self._blended[1]
 
     def place_overlay(self) -> None:
         """Bottom-left, over the floor of Atari frames rather than the game's own score line; inside the
