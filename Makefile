@@ -10,11 +10,17 @@ VENV ?= .venv
 TORCH ?= auto
 TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
+# rliable (trainer report) is published as a source archive whose setup.py imports pkg_resources, which
+# setuptools 81 and newer no longer have: pip's isolated build (newest setuptools) fails on a clean machine.
+# So it is built first, in the venv, with a setuptools that still has it (docs/install.md).
+RLIABLE_BUILD := "setuptools>=61,<81" wheel
+RLIABLE := "rliable>=1.2"
 STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	args=$$($(PYTHON) scripts/torch_choice.py --version $(TORCH_VERSION) "$(TORCH)") && eval "$(BIN)/pip install -q $$args"
+	$(BIN)/pip install -q $(RLIABLE_BUILD) && $(BIN)/pip install -q --no-build-isolation $(RLIABLE)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
