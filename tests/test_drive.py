@@ -1,0 +1,194 @@
+"""Drive mode (issue 21, item 1): the keyboard takes the game in the window, every panel works on the
+person's states, hand-back continues from the same state, and File → Save trajectory replays exactly.
+
+Keys go through pytest-qt's key events on the offscreen platform, into the window's thread worker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PyQt6.QtCore import Qt  # noqa: E402
+
+from snd_player.core import trajectory as T  # noqa: E402
+from snd_player.core.drive import drive_action  # noqa: E402
+from tests.test_player import WAIT_MS, collect, window  # noqa: E402, F401 - fixtures
+from tests.test_session import make_session, tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
+from trainer.envs import make_env  # noqa: E402
+
+K = Qt.Key
+MR_ACTIONS = ("NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "DOWNRIGHT", "DOWNLEFT",
+              "UPFIRE", "RIGHTFIRE", "LEFTFIRE", "DOWNFIRE", "UPRIGHTFIRE", "UPLEFTFIRE", "DOWNRIGHTFIRE",
+              "DOWNLEFTFIRE")  # fmt: skip
+PROCGEN_ACTIONS = ("LEFT+DOWN", "LEFT", "LEFT+UP", "DOWN", "NOOP", "UP", "RIGHT+DOWN", "RIGHT", "RIGHT+UP",
+                   "FIRE", "BUTTON_A", "BUTTON_W", "BUTTON_S", "BUTTON_Q", "BUTTON_E")  # fmt: skip
+
+
+def test_held_controls_spell_the_games_action_names():
+    def name(controls, names=MR_ACTIONS, procgen=False):
+        return names[drive_action(names, controls, procgen)]
+
+    assert name(()) == "NOOP" and name(("fire",)) == "FIRE"
+    assert name(("up", "right")) == "UPRIGHT" and name(("up", "right", "fire")) == "UPRIGHTFIRE"
+    assert name(("down", "left", "fire")) == "DOWNLEFTFIRE"
+    assert name(("up", "down")) == "NOOP" and name(("left", "right", "up")) == "UP"  # opposites cancel
+    pong = ("NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE")  # no UP: the nearest it has
+    assert name(("up", "right", "fire"), pong) == "RIGHTFIRE" and name(("up",), pong) == "NOOP"
+    assert name(("left", "up"), PROCGEN_ACTIONS, True) == "LEFT+UP"
+    assert name(("fire", "left"), PROCGEN_ACTIONS, True) == "FIRE"  # no direction+button combos there
+    assert name(("button_q",), PROCGEN_ACTIONS, True) == "BUTTON_Q"
+
+
+def test_session_takes_a_persons_action_and_keeps_it_across_seeks(tiny_agent, tiny_checkpoint):  # noqa: F811
+    s = make_session(tiny_agent, tiny_checkpoint, seed=4, keyframe_every=4)
+    try:
+        recs = [s.step() for _ in range(3)] + [s.step(2), s.step(2), s.step(5)] + [s.step() for _ in range(3)]
+        assert [r.chooser for r in recs] == ["agent"] * 3 + ["human"] * 3 + ["agent"] * 3
+        assert [r.action for r in recs[3:6]] == [2, 2, 5]
+        assert all(r.agent_action == r.action for r in recs[:3] + recs[6:])
+        assert s.played_choosers == [r.chooser for r in recs] and s.played_actions == [r.action for r in recs]
+        # seek back into the driven steps, then play the known future: the same actions, frames and choosers
+        back = s.seek(4)
+        assert back.chooser == "human" and back.action == 2 and np.array_equal(back.frame, recs[4].frame)
+        again = [s.step() for _ in range(4)]
+        assert [(r.t, r.action, r.chooser) for r in again] == [(r.t, r.action, r.chooser) for r in recs[5:]]
+        assert all(np.array_equal(a.frame, r.frame) for a, r in zip(again, recs[5:]))
+        # another action inside the known future drops what followed it
+        s.seek(1)
+        other = next(a for a in range(len(s.action_meanings)) if a != recs[2].action)
+        assert s.step(other).chooser == "human" and s.horizon == 3 and len(s.timeline) == 3
+        with pytest.raises(Exception, match="not one of this game's 18"):
+            s.step(18)
+    finally:
+        s.close()
+
+
+def env_frames(agent, seed: int, actions: list[int]) -> list[str]:
+    """Frame hashes of s_0..s_n-1 from the env alone, stepped with ``actions`` (no network)."""
+    env = make_env(agent.env_config, seed, render_rgb=True)
+    _, info = env.reset(seed=seed)
+    out = []
+    for a in actions:
+        out.append(T.frame_hash(info["rgb"]))
+        _, _, _, _, info = env.step(a)
+    env.close()
+    return out
+
+
+def key(qtbot, win, k) -> None:
+    qtbot.keyClick(win, k)
+
+
+def test_driving_the_window_with_keys_then_handing_back_and_saving(
+    qtbot, window, tiny_agent, tmp_path  # noqa: F811 - fixtures
+):
+    win = window
+    recs = collect(win)
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    win.play(3)  # three agent steps first
+    qtbot.waitUntil(lambda: len(recs) == 3 and not win.playing, timeout=WAIT_MS)
+
+    qtbot.keyClick(win, K.Key_F2)
+    assert win.drive.active and win.act_drive.isChecked() and win.drive_button.isChecked()
+    presses = [(K.Key_Up, "UP"), (K.Key_D, "RIGHT"), (K.Key_Space, "FIRE"), (K.Key_Down, "DOWN")]
+    for k, want in presses:
+        n = len(recs)
+        key(qtbot, win, k)
+        qtbot.waitUntil(lambda n=n: len(recs) == n + 1, timeout=WAIT_MS)
+        assert recs[-1].action_name == want and recs[-1].chooser == "human"
+    # two keys together: the diagonal with fire
+    n = len(recs)
+    qtbot.keyPress(win, K.Key_Up)
+    qtbot.keyPress(win, K.Key_Left)
+    qtbot.keyPress(win, K.Key_Space)
+    for k in (K.Key_Space, K.Key_Left, K.Key_Up):
+        qtbot.keyRelease(win, k)
+    qtbot.waitUntil(lambda: len(recs) >= n + 3, timeout=WAIT_MS)
+    assert [r.action_name for r in recs[n : n + 3]] == ["UP", "UPLEFT", "UPLEFTFIRE"]
+    qtbot.wait(200)  # held-key steps sent before the releases come back too
+    assert not win.playing and win.drive.timer.isActive() is False
+
+    driven = [r for r in recs if r.chooser == "human"]
+    assert [r.t for r in recs] == list(range(len(recs)))  # one episode, no step lost or repeated
+    assert len(driven) >= 7
+    # the env took the keys' actions: its own frames, stepped alone with them, are the window's
+    assert [T.frame_hash(r.frame) for r in recs] == env_frames(tiny_agent, 4, [r.action for r in recs])
+    # every panel is on the person's last state, the policy marks the person's action beside the agent's
+    qtbot.waitUntil(lambda: win.last is recs[-1], timeout=WAIT_MS)
+    win.draw_now()
+    last = recs[-1]
+    assert win.cursor == last.t and len(win.timeline) == len(recs)
+    assert len(win.intrinsic.reward.yData) == len(recs) and len(win.values.v_int.yData) == len(recs)
+    assert win.policy.human == last.action and win.policy.chosen == last.agent_action
+    assert win.policy.title().startswith(f"you {last.action_name}")
+    assert win.slider.driven == [(3, len(recs))] and win.values.driven.spans == [(3, len(recs))]
+    assert win.intrinsic.driven[0].spans == [(3, len(recs))]
+    assert int(win.timeline.array("driven").sum()) == len(driven)
+
+    # Backspace steps back onto a driven step; Right (a drive key) then plays it again as it was
+    n = len(recs)
+    key(qtbot, win, K.Key_Backspace)
+    qtbot.waitUntil(lambda: len(recs) == n + 1, timeout=WAIT_MS)
+    assert recs[-1].t == last.t - 1 and recs[-1].chooser == "human" and win.horizon == len(driven) + 3
+
+    # save the episode up to the step on screen, then hand back
+    path = tmp_path / "drive.json"
+    win.drive.save(path)
+    qtbot.waitUntil(path.exists, timeout=WAIT_MS)
+    traj = T.load(path)
+    assert len(traj) == last.t  # steps 0..t-1 of the step on screen (t = last.t - 1), inclusive
+    assert list(traj.actions) == [r.action for r in recs[: last.t]]
+    assert list(traj.chooser) == [r.chooser for r in recs[: last.t]]
+    session = T.open_replay(tiny_agent, traj)
+    try:
+        hashes = [s.frame_hash for s in T.replay(session, traj)]
+    finally:
+        session.close()
+    assert hashes == [T.frame_hash(r.frame) for r in recs[: last.t]]
+
+    # hand back (F2): the agent plays on from the state on screen, steps t+1.. of the same episode
+    n = len(recs)
+    qtbot.keyClick(win, K.Key_F2)
+    assert not win.drive.active
+    qtbot.waitUntil(lambda: len(recs) >= n + 3, timeout=WAIT_MS)
+    win.pause()
+    qtbot.waitUntil(lambda: not win.playing, timeout=WAIT_MS)
+    after = recs[n:]
+    assert after[0].t == recs[n - 1].t + 1
+    # the known future is played first (the driven step stepped back over, as it was), then the agent's
+    assert (after[0].chooser, after[0].action) == ("human", last.action) and after[0].t == last.t
+    assert all(r.chooser == "agent" for r in after[1:])
+    ep = recs[: recs[n - 1].t + 1] + after
+    assert [r.t for r in ep] == list(range(len(ep)))
+    assert [T.frame_hash(r.frame) for r in ep] == env_frames(tiny_agent, 4, [r.action for r in ep])
+
+
+def test_a_held_key_steps_at_the_real_time_rate_until_released(qtbot, window):  # noqa: F811
+    win = window
+    recs = collect(win)
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    win.drive.set_active(True)
+    qtbot.keyPress(win, K.Key_Up)  # one press, held: a ladder climbed by holding ↑
+    qtbot.waitUntil(lambda: len(recs) >= 6, timeout=WAIT_MS)
+    qtbot.keyRelease(win, K.Key_Up)
+    assert not win.drive.timer.isActive()
+    sent = win.drive.sent
+    qtbot.waitUntil(lambda: len(recs) == sent, timeout=WAIT_MS)
+    qtbot.wait(300)
+    assert len(recs) == sent and all(r.action_name == "UP" and r.chooser == "human" for r in recs)
+    # one step per press with the repeat off
+    win.act_drive_repeat.trigger()
+    assert not win.drive.repeat
+    qtbot.keyPress(win, K.Key_Left)
+    qtbot.waitUntil(lambda: len(recs) == sent + 1, timeout=WAIT_MS)
+    qtbot.wait(300)
+    qtbot.keyRelease(win, K.Key_Left)
+    assert len(recs) == sent + 1 and recs[-1].action_name == "LEFT"
+    # Escape hands back; the agent plays
+    qtbot.keyClick(win, K.Key_Escape)
+    qtbot.waitUntil(lambda: not win.drive.active and win.playing, timeout=WAIT_MS)
+    win.pause()
