@@ -81,9 +81,7 @@ def key(qtbot, win, k) -> None:
     qtbot.keyClick(win, k)
 
 
-def test_driving_the_window_with_keys_then_handing_back_and_saving(
-    qtbot, window, tiny_agent, tmp_path  # noqa: F811 - fixtures
-):
+def test_drive_the_window_by_keys_hand_back_and_save(qtbot, window, tiny_agent, tmp_path):  # noqa: F811
     win = window
     recs = collect(win)
     win.activateWindow()
@@ -192,3 +190,70 @@ def test_a_held_key_steps_at_the_real_time_rate_until_released(qtbot, window):  
     qtbot.keyClick(win, K.Key_Escape)
     qtbot.waitUntil(lambda: not win.drive.active and win.playing, timeout=WAIT_MS)
     win.pause()
+
+
+def test_driving_a_session_in_its_child_process_and_saving_from_there(qtbot, tmp_path, tiny_checkpoint):  # noqa: F811
+    """The app's set-up: the session steps in a child process; the keys' actions and the save reach it."""
+    from PyQt6.QtCore import QSettings
+
+    from snd_player.app.main_window import MainWindow
+    from snd_player.core.session import Session
+
+    win = MainWindow(
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), session_process=True
+    )
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    win.set_session(Session.from_checkpoint(tiny_checkpoint, seed=2), autoplay=False)
+    recs = collect(win)
+    qtbot.keyClick(win, K.Key_F2)
+    for k in (K.Key_Right, K.Key_Right, K.Key_Up):
+        n = len(recs)
+        qtbot.keyClick(win, k)
+        qtbot.waitUntil(lambda n=n: len(recs) == n + 1, timeout=WAIT_MS)
+    assert [(r.t, r.action_name, r.chooser) for r in recs] == [
+        (0, "RIGHT", "human"), (1, "RIGHT", "human"), (2, "UP", "human")
+    ]  # fmt: skip
+    path = tmp_path / "p.json"
+    win.drive.save(path)
+    qtbot.waitUntil(path.exists, timeout=WAIT_MS)
+    traj = T.load(path)
+    assert (traj.seed, list(traj.actions), list(traj.chooser)) == (2, [3, 3, 2], ["human"] * 3)
+    qtbot.waitUntil(lambda: "saved" in win.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert "3 steps, 3 driven" in win.statusBar().currentMessage()
+    win.release()
+
+
+def test_policy_panel_paints_the_persons_action_pink_and_the_agents_yellow(qtbot):
+    import types
+
+    from snd_player.app.widgets import theme
+    from snd_player.app.widgets.policy import PolicyBars
+    from tests.test_player_panels import close, pixel
+
+    w = PolicyBars(list(MR_ACTIONS))
+    qtbot.addWidget(w)
+    w.resize(300, 600)
+    w.show()
+    probs = np.zeros(18, np.float32)
+    probs[[0, 5, 7]] = [0.5, 0.25, 0.25]
+    rec = types.SimpleNamespace(
+        episode=0, t=3, probs=probs, action=5, action_name="DOWN", entropy=1.04, chooser="human",
+        driven=True, agent_action=7,
+    )  # fmt: skip
+    w.show_record(rec)
+    bars = w.bar_rects()
+    assert (w.human, w.chosen) == (5, 7)
+    assert close(pixel(w, bars[5].center().x(), bars[5].center().y()), theme.DRIVEN)
+    assert close(pixel(w, bars[7].center().x(), bars[7].center().y()), theme.CHOSEN)
+    assert close(pixel(w, bars[0].center().x(), bars[0].center().y()), theme.BAR)
+    assert w.title() == "you DOWN  p = 0.25\nagent UPLEFT  p = 0.25 · H 1.04"
+    # the agent's own step at the same t: no person's mark, the taken action yellow again
+    w.show_record(
+        types.SimpleNamespace(
+            **{**vars(rec), "chooser": "agent", "driven": False, "action": 7, "action_name": "UPLEFT"}
+        )
+    )
+    assert w.human == -1 and w.chosen == 7 and w.title().startswith("UPLEFT")

@@ -95,7 +95,7 @@ class Drive(QObject):
                     win.play()
             if hand_back:
                 win.statusBar().showMessage("the agent plays on from here", 3000)
-        win.status_state.setText("🎮 driving" if on else "▶ playing" if win.playing else "❚❚ paused")
+        win.status_state.setText("◆ driving" if on else "▶ playing" if win.playing else "❚❚ paused")
 
     def keys(self) -> dict[int, str]:
         s = self.win.session

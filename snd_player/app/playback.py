@@ -249,7 +249,7 @@ class Playback:
             self._flush_playout()
         self.play_button.setText("❚❚ Pause" if self.playing else "▶ Play")
         driving = self.drive.active and not self.playing
-        self.status_state.setText("🎮 driving" if driving else "▶ playing" if self.playing else "❚❚ paused")
+        self.status_state.setText("◆ driving" if driving else "▶ playing" if self.playing else "❚❚ paused")
 
     # -- drawing ------------------------------------------------------------------------------------------
     def _schedule_draw(self) -> None:

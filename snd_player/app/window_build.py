@@ -173,6 +173,7 @@ class WindowBuild:
             lambda on: self.drive.set_active(on),
             checkable=True,
         )
+        self.act_drive.setIconText("◆ Drive")  # the toolbar button's text
         self.act_drive_repeat = self._action(
             "Drive: held keys repeat at real time", None, self._drive_repeat_toggled, checkable=True
         )
@@ -248,7 +249,6 @@ class WindowBuild:
         tb.addWidget(self.record_button)
         self.drive_button = QToolButton()
         self.drive_button.setDefaultAction(self.act_drive)  # checked while driving, in step with the menu
-        self.drive_button.setText("🎮 Drive")
         self.drive_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.drive_button.setToolTip("drive the game from the keyboard: arrows/WASD, Space fires (F2)")
         tb.addWidget(self.drive_button)
@@ -440,6 +440,10 @@ class WindowBuild:
                 )
         rows.append(
             "<tr><td><b>drag</b></td><td>timeline slider: scrub back (and forward over known steps)</td></tr>"
+        )
+        rows.append(
+            "<tr><td><b>driving (F2)</b></td><td>arrows or WASD move, Space fires, keys together combine; "
+            "held keys repeat at 15 steps/s; Backspace steps back; Esc or F2 hands back</td></tr>"
         )
         rows.append(
             "<tr><td><b>double-click</b></td><td>a time plot: follow the whole episode again</td></tr>"

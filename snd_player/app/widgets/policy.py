@@ -77,25 +77,27 @@ class PolicyBars(QWidget):
         def p(a: int) -> str:
             return f"  p = {rec.probs[a]:.2f}" if 0 <= a < len(rec.probs) else ""
 
-        if driven:  # the person's action, then what the agent would have done
-            first: tuple = (
-                ("you ", theme.MUTED, False),
-                (rec.action_name, theme.DRIVEN, True),
-                (p(rec.action), None, False),
-                (" · agent ", theme.MUTED, False),
-                (self.names[self.chosen], theme.CHOSEN, True),
-                (p(self.chosen), None, False),
+        entropy = (
+            ("entropy ", theme.MUTED, False),
+            (f"{rec.entropy:.2f}", None, False),
+            (f" of max {self.max_entropy:.2f} nats", theme.MUTED, False),
+        )
+        if driven:  # the person's action, then what the agent would have done (and how sure it is)
+            self.lines = (
+                (
+                    ("you ", theme.MUTED, False),
+                    (rec.action_name, theme.DRIVEN, True),
+                    (p(rec.action), None, False),
+                ),
+                (
+                    ("agent ", theme.MUTED, False),
+                    (self.names[self.chosen], theme.CHOSEN, True),
+                    (p(self.chosen), None, False),
+                    (f" · H {rec.entropy:.2f}", theme.MUTED, False),
+                ),
             )
         else:
-            first = ((rec.action_name, theme.CHOSEN, True), (p(rec.action), None, False))
-        self.lines = (
-            first,
-            (
-                ("entropy ", theme.MUTED, False),
-                (f"{rec.entropy:.2f}", None, False),
-                (f" of max {self.max_entropy:.2f} nats", theme.MUTED, False),
-            ),
-        )
+            self.lines = (((rec.action_name, theme.CHOSEN, True), (p(rec.action), None, False)), entropy)
         self.update()
 
     def title(self) -> str:
