@@ -257,3 +257,43 @@ def test_policy_panel_paints_the_persons_action_pink_and_the_agents_yellow(qtbot
         )
     )
     assert w.human == -1 and w.chosen == 7 and w.title().startswith("UPLEFT")
+
+
+def test_stepper_takes_acts_in_order_drops_them_on_a_seek_and_says_why_it_cannot_save(
+    tiny_agent,  # noqa: F811 - fixture
+    tiny_checkpoint,  # noqa: F811 - fixture
+    tmp_path,
+):
+    from snd_player.core.stepper import Stepper
+
+    s = make_session(tiny_agent, tiny_checkpoint, seed=4, keyframe_every=4)
+    batches, said = [], []
+    st = Stepper(s, None, on_batch=batches.append, on_failed=said.append, on_state=lambda _s: None)
+
+    def drain() -> list:
+        start = len(batches)
+        while st.interval() is not None:
+            st.tick()
+            st._in_flight = 0  # the window took every batch
+        return [r for b in batches[start:] for r in b.records]
+
+    for a in (2, 3, 5):
+        st.command("act", a)
+    assert [(r.t, r.action, r.chooser) for r in drain()] == [
+        (0, 2, "human"),
+        (1, 3, "human"),
+        (2, 5, "human"),
+    ]
+    st.command("act", 4)
+    st.command("seek", 0)  # the user jumped away before the key's step was taken: it is dropped
+    assert [(r.t, r.action) for r in drain()] == [(0, 2)]
+    st.command("act", 99)
+    assert drain() == [] and said[-1] == "action 99 is not one of this game's 18"
+    st.command("save_trajectory", str(tmp_path / "a.json"))
+    assert said[-1] == f"saved {tmp_path / 'a.json'}: 1 steps, 1 driven"
+    s.reset()  # an episode that follows another without a seed cannot be replayed from a file
+    st.command("act", 2)
+    drain()
+    st.command("save_trajectory", str(tmp_path / "b.json"))
+    assert "did not start from a seed" in said[-1] and not (tmp_path / "b.json").exists()
+    st.close()
