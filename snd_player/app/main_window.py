@@ -33,6 +33,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from snd_player.app.drive import Drive
 from snd_player.app.playback import MIN_FRAME_S as MIN_FRAME_S  # re-exported: the frame tests read it here
 from snd_player.app.playback import PLAYOUT_FRAME_S as PLAYOUT_FRAME_S
 from snd_player.app.playback import Playback
@@ -112,6 +113,7 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         self._scenes: list = []
         self.frame_sync = FrameSync(self)
         self.rescale = RescaleBudget()  # plot axes that may move in the frame being drawn (draw_now)
+        self.drive = Drive(self)  # drive mode: the keyboard takes the game (app/drive.py)
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage(self.open_dialog)
@@ -222,6 +224,7 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
 
     def set_session(self, session: Session, autoplay: bool = True) -> None:
         """Show a loaded session: rebuild the panels that depend on the game, start a fresh worker."""
+        self.drive.set_active(False, hand_back=False)  # the keys go back to the shortcuts
         self.stop_worker()
         self.session = session
         self.checkpoint = session.checkpoint

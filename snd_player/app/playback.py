@@ -248,7 +248,8 @@ class Playback:
         if not self.playing or not self.at_max_speed():
             self._flush_playout()
         self.play_button.setText("❚❚ Pause" if self.playing else "▶ Play")
-        self.status_state.setText("▶ playing" if self.playing else "❚❚ paused")
+        driving = self.drive.active and not self.playing
+        self.status_state.setText("◆ driving" if driving else "▶ playing" if self.playing else "❚❚ paused")
 
     # -- drawing ------------------------------------------------------------------------------------------
     def _schedule_draw(self) -> None:
@@ -305,7 +306,7 @@ class Playback:
             if self.playing:
                 self.rescale.left = 1
             self.projection.update_from(tl, self.basis, self.cursor, self.horizon)
-        self.slider.set_state(self.horizon, self.cursor, tl.sorted_bookmarks())
+        self.slider.set_state(self.horizon, self.cursor, tl.sorted_bookmarks(), tl.driven_spans(self.horizon))
         if rooms:
             self._rooms_due = now + 0.25  # the room map and heat map change slowly: four times a second
             self.rooms.update_from(self.room_stats, tl, rec)

@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -165,6 +166,19 @@ class WindowBuild:
         self.act_help = self._action("Keyboard shortcuts", "F1", self.show_shortcuts)
         self.act_about = self._action("About snd-player", None, self._about)
         self.act_reset_layout = self._action("Reset panel layout", None, self.reset_layout)
+        # drive mode (app/drive.py): the keyboard takes the game; F2 because WASD and the arrows are its keys
+        self.act_drive = self._action(
+            "Drive: play the game from the keyboard",
+            "F2",
+            lambda on: self.drive.set_active(on),
+            checkable=True,
+        )
+        self.act_drive.setIconText("◆ Drive")  # the toolbar button's text
+        self.act_drive_repeat = self._action(
+            "Drive: held keys repeat at real time", None, self._drive_repeat_toggled, checkable=True
+        )
+        self.act_drive_repeat.setChecked(True)
+        self.act_save_trajectory = self._action("Save &trajectory…", None, lambda: self.drive.save_dialog())
         self.view_group = QActionGroup(self)
         self.view_actions: dict[str, QAction] = {}
         for mode in VIEW_MODES:
@@ -233,6 +247,11 @@ class WindowBuild:
         self.record_button.setToolTip("record a demo video of this checkpoint (Ctrl+R)")
         self.record_button.clicked.connect(self.act_record.trigger)
         tb.addWidget(self.record_button)
+        self.drive_button = QToolButton()
+        self.drive_button.setDefaultAction(self.act_drive)  # checked while driving, in step with the menu
+        self.drive_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.drive_button.setToolTip("drive the game from the keyboard: arrows/WASD, Space fires (F2)")
+        tb.addWidget(self.drive_button)
         self.toolbar = tb
 
     def _build_menus(self) -> None:
@@ -243,6 +262,7 @@ class WindowBuild:
         f.addSeparator()
         f.addAction(self.act_record)
         f.addAction(self.act_screenshot)
+        f.addAction(self.act_save_trajectory)
         f.addSeparator()
         f.addAction(self.act_quit)
         self.view_menu = mb.addMenu("&View")
@@ -258,6 +278,9 @@ class WindowBuild:
             self.act_slower,
             self.act_greedy,
             None,
+            self.act_drive,
+            self.act_drive_repeat,
+            None,
             self.act_prev_mark,
             self.act_next_mark,
             self.act_start,
@@ -269,6 +292,9 @@ class WindowBuild:
         h = mb.addMenu("&Help")
         h.addAction(self.act_help)
         h.addAction(self.act_about)
+
+    def _drive_repeat_toggled(self, on: bool) -> None:
+        self.drive.repeat = bool(on)
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -414,6 +440,10 @@ class WindowBuild:
                 )
         rows.append(
             "<tr><td><b>drag</b></td><td>timeline slider: scrub back (and forward over known steps)</td></tr>"
+        )
+        rows.append(
+            "<tr><td><b>driving (F2)</b></td><td>arrows or WASD move, Space fires, keys together combine; "
+            "held keys repeat at 15 steps/s; Backspace steps back; Esc or F2 hands back</td></tr>"
         )
         rows.append(
             "<tr><td><b>double-click</b></td><td>a time plot: follow the whole episode again</td></tr>"

@@ -142,6 +142,7 @@ class Session:
         self._t = 0
         self._done = False
         self._actions: list[int] = []
+        self._choosers: list[str] = []  # who chose each of _actions: agent, human or script
         self._keyframes: dict[int, _Keyframe] = {}
         self._keyframe()
 
@@ -153,12 +154,18 @@ class Session:
         if self._t != 0:
             raise SessionError(f"a script starts at step 0 of an episode, not at step {self._t}")
         self._actions = [int(a) for a in actions]
+        self._choosers = ["script"] * len(self._actions)
         self._script = (self.episode, len(self._actions))
 
     @property
     def played_actions(self) -> list[int]:
         """The actions of this episode's steps 0..t-1 (what a trajectory file saves)."""
         return list(self._actions[: self._t])
+
+    @property
+    def played_choosers(self) -> list[str]:
+        """Who chose each of :attr:`played_actions` (``agent``, ``human`` or ``script``)."""
+        return list(self._choosers[: self._t])
 
     @property
     def script_left(self) -> int | None:
@@ -181,6 +188,7 @@ class Session:
         if self._script is not None and self._script[0] == self.episode:
             keep = max(keep, self._script[1])  # a script's steps do not depend on how the agent acts
         del self._actions[keep:]
+        del self._choosers[keep:]
         for k in [k for k in self._keyframes if k > keep]:
             del self._keyframes[k]
         self.timeline.truncate(keep)
@@ -198,11 +206,21 @@ class Session:
         self._keyframes[self._t] = _Keyframe(snap, np.array(self._obs, copy=True), info)
 
     # -- stepping -----------------------------------------------------------------------------------------
-    def step(self) -> StepRecord:
-        """Play one step from s_t (starting a new episode first if the last one ended)."""
+    def step(self, action: int | None = None) -> StepRecord:
+        """Play one step from s_t (starting a new episode first if the last one ended).
+
+        ``action``: take this action instead of the agent's (drive mode: a person chose it). The agent still
+        sees s_t and its outputs are recorded, with its own choice as ``agent_action``. Taken inside the known
+        future (after a seek), an action other than the known one drops that future, as the steps after it
+        no longer follow; a trajectory script ends there."""
         if self._done:
             self.reset()
         t = self._t
+        if action is not None:
+            action = int(action)
+            if not 0 <= action < len(self.action_meanings):
+                raise SessionError(f"action {action} is not one of this game's {len(self.action_meanings)}")
+            self._drive(t, action)
         if t % self.keyframe_every == 0:
             self._keyframe()
         obs, info = self._obs, self._info
@@ -214,9 +232,13 @@ class Session:
         intr = self.agent.intrinsic(batch)
         t1 = time.perf_counter()
         # after a seek the recorded action is replayed, so the known future stays valid
-        action = self._actions[t] if t < len(self._actions) else int(out.action[0])
-        if t == len(self._actions):
+        agent_action = int(out.action[0])
+        if t < len(self._actions):
+            action, chooser = self._actions[t], self._choosers[t]
+        else:
+            action, chooser = agent_action, "agent"
             self._actions.append(action)
+            self._choosers.append(chooser)
         next_obs, reward, terminated, truncated, next_info = self.env.step(action)
         self.env_s += time.perf_counter() - t1
         self.inference_s += t1 - t0
@@ -246,6 +268,8 @@ class Session:
             score=float(info.get("score", 0.0)),
             done=done,
             level_seed=int(info.get("level_seed", -1)),
+            chooser=chooser,
+            agent_action=agent_action,
         )
         self.timeline.put(rec)
         self._obs, self._info = next_obs, next_info
@@ -253,7 +277,24 @@ class Session:
         self._done = done
         if done:
             del self._actions[self._t :]  # nothing lies beyond the end of an episode
+            del self._choosers[self._t :]
         return rec
+
+    def _drive(self, t: int, action: int) -> None:
+        """Make a person's ``action`` the known action of step t (see :meth:`step`)."""
+        if t < len(self._actions) and self._actions[t] == action:
+            self._choosers[t] = "human"  # the same action: the future after it still holds
+            return
+        if t < len(self._actions):  # another action than the known one: what followed it is void
+            del self._actions[t:]
+            del self._choosers[t:]
+            for k in [k for k in self._keyframes if k > t]:
+                del self._keyframes[k]
+            self.timeline.truncate(t)
+            if self._script is not None and self._script[0] == self.episode and self._script[1] > t:
+                self._script = (self.episode, t)  # the file's steps end where the person took over
+        self._actions.append(action)
+        self._choosers.append("human")
 
     def seek(self, t: int) -> StepRecord:
         """Go back (or forward within the known horizon) to step t of this episode and return its record.

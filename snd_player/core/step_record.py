@@ -52,3 +52,14 @@ class StepRecord:
     """The action ended the episode; the next step starts a new one."""
     level_seed: int = -1
     """Procgen: the seed of the level being played; -1 elsewhere."""
+    chooser: str = "agent"
+    """Who chose ``action``: ``agent`` (the policy), ``human`` (a person driving the window) or ``script``
+    (a trajectory file's action); the names of :data:`snd_player.core.trajectory.CHOOSERS`."""
+    agent_action: int = -1
+    """What the policy would have taken on s_t (its sample, or argmax when greedy); equal to ``action`` on
+    the agent's own steps. The policy panel marks the human's action beside it."""
+
+    @property
+    def driven(self) -> bool:
+        """A person chose this step's action (drive mode)."""
+        return self.chooser == "human"

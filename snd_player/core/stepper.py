@@ -116,6 +116,7 @@ class Stepper:
         self._played_since_anchor = 0
         self._pending_seek: int | None = None
         self._pending_steps = 0
+        self._pending_acts: list[int] = []  # a person's actions (drive mode), taken one per tick in order
         self._remaining: int | None = None  # steps left of a "run" command, None = unbounded
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -152,7 +153,14 @@ class Stepper:
             elif name == "seek":
                 self._set_playing(False)
                 self._pending_seek = int(value)  # only the newest target counts while scrubbing
+                self._pending_acts.clear()  # keys pressed before the jump belong to where the user was
+            elif name == "act":
+                self._set_playing(False)  # a person drives: the agent waits
+                self._pending_acts.append(int(value))
+            elif name == "save_trajectory":
+                self._save_trajectory(str(value))
             elif name == "reset":
+                self._pending_acts.clear()
                 s.reset(seed=None if value is None else int(value))
                 self._pending_steps += 1  # show the first frame of the new episode
             elif name == "speed":
@@ -161,6 +169,7 @@ class Stepper:
             elif name == "greedy":
                 s.set_greedy(bool(value))
             elif name == "seed":
+                self._pending_acts.clear()
                 s.reset(seed=int(value))
                 self._pending_steps += 1
             elif name == "record":
@@ -171,7 +180,7 @@ class Stepper:
                 self._set_saliency(value)
             else:
                 raise ValueError(f"unknown worker command {name!r}")
-        except (SessionError, ValueError, OSError) as e:
+        except (SessionError, ValueError, OSError) as e:  # TrajectoryError is a ValueError
             self._on_failed(str(e))
         self.emit_state()
 
@@ -179,7 +188,7 @@ class Stepper:
         """Seconds until the next tick is due; None when there is nothing to do until a command comes."""
         if self._recording is not None:
             return 0.0
-        busy = self.playing or self._pending_steps or self._pending_seek is not None
+        busy = self.playing or self._pending_steps or self._pending_acts or self._pending_seek is not None
         if not busy:
             return None
         with self._lock:
@@ -188,7 +197,7 @@ class Stepper:
         # max speed: whenever idle; paced: when the next step falls due; a pending step or seek: now
         if self.playing and self.speed == 0:
             return 0.0
-        if self.playing and not (self._pending_steps or self._pending_seek is not None):
+        if self.playing and not (self._pending_steps or self._pending_acts or self._pending_seek is not None):
             # sleep to the step's due time, not a poll interval: polling every quarter step handed steps
             # over up to 4 ms late at 4x, and the window drew a frame in six late for it
             return max(0.0005, self.next_due() - time.perf_counter())
@@ -270,6 +279,8 @@ class Stepper:
                 target, self._pending_seek = self._pending_seek, None
                 records.append(s.seek(target))
                 seek = True
+            elif self._pending_acts:
+                records.append(s.step(self._pending_acts.pop(0)))
             elif self._pending_steps:
                 self._pending_steps -= 1
                 records.append(s.step())
@@ -315,6 +326,17 @@ class Stepper:
             self._on_failed(f"{type(e).__name__}: {e}")
             self.emit_state()
         self._hand_over(records, seek, inf0)
+
+    def _save_trajectory(self, path: str) -> None:
+        """File → Save trajectory: the episode so far (steps 0..t-1, with who chose each action) as a
+        trajectory file; the outcome is reported as one line through ``on_failed`` (the status bar)."""
+        from snd_player.core.trajectory import Trajectory, save
+
+        s = self.session
+        traj = Trajectory.from_session(s, s.played_choosers)
+        saved = save(Path(path), traj)
+        driven = sum(c == "human" for c in traj.chooser)
+        self._on_failed(f"saved {saved}: {len(traj)} steps, {driven} driven")
 
     def _hand_over(self, records: list[StepRecord], seek: bool, inf0: float) -> None:
         if not records:

@@ -94,7 +94,8 @@ class Bookmark:
 
 
 _FLOAT_FIELDS = ("r_int", "int_error", "r_ext", "raw_reward", "v_ext", "v_int", "entropy", "score")
-_INT_FIELDS = ("action", "level", "room", "x", "y", "lives")
+_INT_FIELDS = ("action", "level", "room", "x", "y", "lives", "driven")
+"""``driven``: 1 where a person chose the action (drive mode), see ``StepRecord.driven``."""
 
 
 class EpisodeTimeline:
@@ -171,7 +172,7 @@ class EpisodeTimeline:
         for k in _FLOAT_FIELDS:
             self._f[k][t] = getattr(rec, k)
         for k in _INT_FIELDS:
-            self._i[k][t] = getattr(rec, k)
+            self._i[k][t] = getattr(rec, k) if k != "driven" else getattr(rec, k, False)
         f = rec.features
         if f.size:
             if self._features is None or self._features.shape[1] != f.shape[0]:
@@ -256,6 +257,14 @@ class EpisodeTimeline:
     # -- reading ------------------------------------------------------------------------------------------
     def sorted_bookmarks(self) -> list[Bookmark]:
         return [self.bookmarks[t] for t in sorted(self.bookmarks)]
+
+    def driven_spans(self, n: int | None = None) -> list[tuple[int, int]]:
+        """The runs of driven steps among the first ``n`` (default all), as [start, end) pairs."""
+        d = self._i["driven"][: self._n if n is None else min(n, self._n)]
+        if not d.any():
+            return []
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], d != 0, [0]]).astype(np.int8)))
+        return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
     def room_changes(self) -> np.ndarray:
         """Steps at which the room differs from the previous step's."""

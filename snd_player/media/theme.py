@@ -26,6 +26,7 @@ ROOM_LINE = "#5fd3bc"
 CURSOR = "#e8e8e8"
 CHOSEN = "#ffd43b"
 BAR = "#4a6fa5"
+DRIVEN = "#ff5fa2"  # steps a person drove (drive mode): the timeline, the plots and the human's action
 TIME_SPAN = 128
 """Steps per colour (and per legend entry) when the feature projection colours points by time."""
 TIME_COLORS = ("#8e6cff", "#4aa3ff", "#5fd3bc", "#a6e22e", "#ffd43b", "#ff9f43", "#ff5c5c")

@@ -151,6 +151,36 @@ def _cursor(plot: pg.PlotItem) -> pg.InfiniteLine:
     return line
 
 
+class DrivenBands:
+    """Steps a person drove (drive mode) as translucent bands behind a plot's curves, one region item per
+    run of driven steps; items are kept and moved, and touched only when the runs change."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.spans: list[tuple[int, int]] = []
+        self.items: list[pg.LinearRegionItem] = []
+        color = pg.mkColor(theme.DRIVEN)
+        color.setAlpha(60)
+        self._brush = pg.mkBrush(color)
+
+    def update(self, spans: list[tuple[int, int]]) -> None:
+        if spans == self.spans:
+            return
+        self.spans = list(spans)
+        while len(self.items) < len(spans):
+            item = pg.LinearRegionItem(
+                movable=False, brush=self._brush, pen=pg.mkPen(None), orientation="vertical"
+            )
+            item.setZValue(-10)
+            self.plot.addItem(item, ignoreBounds=True)
+            self.items.append(item)
+        for i, item in enumerate(self.items):
+            if i < len(spans):
+                a, b = spans[i]
+                item.setRegion((a - 0.5, b - 0.5))
+            item.setVisible(i < len(spans))
+
+
 class _Follow:
     """Mixin: follow the whole episode until the user pans or zooms; a double-click follows again."""
 
@@ -244,6 +274,7 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         self.range_e = StickyRange(include_zero=True)
         self._changes: np.ndarray = np.zeros(0)
         self.enabled = True
+        self.driven = [DrivenBands(self.p_r), DrivenBands(self.p_e)]
         self._init_follow([self.p_r, self.p_e])
 
     def _reset_ranges(self) -> None:
@@ -305,6 +336,9 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
             self._changes = changes
             self._marks(self.rooms_r, changes, self.range_r)
             self._marks(self.rooms_e, changes, self.range_e)
+        spans = tl.driven_spans(n)
+        for bands in self.driven:
+            bands.update(spans)
         self._x_range(self.p_r, n)
         align_axes([self.p_r.getAxis("left"), self.p_e.getAxis("left")])
 
@@ -353,6 +387,7 @@ class ValuePlot(_Follow, pg.PlotWidget):
         self._stars: dict[int, tuple] = {}  # item -> (timeline, length, starred steps) drawn
         self.range_ext = StickyRange()
         self.range_int = StickyRange()
+        self.driven = DrivenBands(self.plot)
         self._init_follow([self.plot])
 
     def _sync_views(self) -> None:
@@ -407,4 +442,5 @@ class ValuePlot(_Follow, pg.PlotWidget):
                 self.plot.setYRange(*new, padding=0)
             if (new := self.range_int.update(v_int, self.budget)) is not None:
                 self.right_view.setYRange(*new, padding=0)
+        self.driven.update(tl.driven_spans(n))
         self._x_range(self.plot, n)

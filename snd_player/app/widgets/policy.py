@@ -1,4 +1,5 @@
-"""Action probabilities as horizontal bars with the action names, the chosen action highlighted.
+"""Action probabilities as horizontal bars with the action names, the chosen action highlighted; on a step a
+person drove (drive mode), the agent's own choice highlighted and the person's action in the driven colour.
 
 One widget paints it all with QPainter. It was a pyqtgraph plot under a text line: at max speed that
 panel cost about 1.2 ms of the GUI thread's 16.7 ms a frame (plot 0.5, the text line 0.3, and the dock
@@ -45,36 +46,58 @@ class PolicyBars(QWidget):
         a = len(self.names)
         self.probs = np.zeros(a, np.float64)
         self.chosen = -1
+        self.human = -1
+        """The action a person took on this step (drive mode), or -1 on the agent's own steps."""
         self.max_entropy = math.log(max(a, 1))
         self.lines: tuple[tuple[Run, ...], ...] = ()
-        self._last_t: tuple[int, int] | None = None
+        self._last_t: tuple | None = None
         self._static: QPixmap | None = None  # background, names, grid and axis for the current size
         self._static_key: tuple | None = None
         self._geometry: tuple | None = None
         self._fonts: tuple | None = None
         self._bg, self._panel = QColor(theme.BG), QColor(theme.PANEL)
         self._bar, self._chosen = QColor(theme.BAR), QColor(theme.CHOSEN)
+        self._human = QColor(theme.DRIVEN)
         self._outline_color = QColor(theme.TEXT)
         self._runs: dict[tuple[str, bool], QStaticText] = {}
         self._text, self._muted = QColor(theme.TEXT), QColor(theme.MUTED)
 
     # -- data ---------------------------------------------------------------------------------------------
     def show_record(self, rec: StepRecord) -> None:
-        key = (rec.episode, rec.t)
+        # a step driven again after a seek has the same (episode, t) but another action
+        key = (rec.episode, rec.t, rec.action, getattr(rec, "chooser", "agent"))
         if key == self._last_t:
             return
         self._last_t = key
         self.probs = np.asarray(rec.probs, np.float64)
-        self.chosen = rec.action
-        p = f"  p = {rec.probs[rec.action]:.2f}" if 0 <= rec.action < len(rec.probs) else ""
-        self.lines = (
-            ((rec.action_name, theme.CHOSEN, True), (p, None, False)),
-            (
-                ("entropy ", theme.MUTED, False),
-                (f"{rec.entropy:.2f}", None, False),
-                (f" of max {self.max_entropy:.2f} nats", theme.MUTED, False),
-            ),
+        driven = getattr(rec, "driven", False) and 0 <= rec.agent_action < len(self.names)
+        self.chosen = rec.agent_action if driven else rec.action
+        self.human = rec.action if driven else -1
+
+        def p(a: int) -> str:
+            return f"  p = {rec.probs[a]:.2f}" if 0 <= a < len(rec.probs) else ""
+
+        entropy = (
+            ("entropy ", theme.MUTED, False),
+            (f"{rec.entropy:.2f}", None, False),
+            (f" of max {self.max_entropy:.2f} nats", theme.MUTED, False),
         )
+        if driven:  # the person's action, then what the agent would have done (and how sure it is)
+            self.lines = (
+                (
+                    ("you ", theme.MUTED, False),
+                    (rec.action_name, theme.DRIVEN, True),
+                    (p(rec.action), None, False),
+                ),
+                (
+                    ("agent ", theme.MUTED, False),
+                    (self.names[self.chosen], theme.CHOSEN, True),
+                    (p(self.chosen), None, False),
+                    (f" · H {rec.entropy:.2f}", theme.MUTED, False),
+                ),
+            )
+        else:
+            self.lines = (((rec.action_name, theme.CHOSEN, True), (p(rec.action), None, False)), entropy)
         self.update()
 
     def title(self) -> str:
@@ -227,7 +250,10 @@ class PolicyBars(QWidget):
         for i, bar in enumerate(self.bar_rects()):
             p.fillRect(bar, self._outline_color)
             if bar.width() > 2 and bar.height() > 2:
-                p.fillRect(bar.adjusted(1, 1, -1, -1), self._chosen if i == self.chosen else self._bar)
+                fill = self._human if i == self.human else self._chosen if i == self.chosen else self._bar
+                p.fillRect(bar.adjusted(1, 1, -1, -1), fill)
+            if i == self.human:  # the person's action: a mark left of its bar, even where p is ~0
+                p.fillRect(QRect(bar.left() - 5, bar.top(), 3, bar.height()), self._human)
         plain, bold, fm_plain = self._font_set()[:3]
         h = fm_plain.lineSpacing()
         for i, line in enumerate(self.lines):

@@ -23,6 +23,9 @@ from snd_player.media.theme import (
     CURSOR as CURSOR,
 )
 from snd_player.media.theme import (
+    DRIVEN as DRIVEN,
+)
+from snd_player.media.theme import (
     ERROR as ERROR,
 )
 from snd_player.media.theme import (

@@ -28,6 +28,7 @@ class TimelineSlider(QSlider):
         self.setMinimumHeight(30)
         self.setRange(0, 0)
         self.bookmarks: list[Bookmark] = []
+        self.driven: list[tuple[int, int]] = []
         self.sliderMoved.connect(self.scrubbed)
         self.setMouseTracking(True)  # hovering a bookmark names it
         self._hint = "episode timeline: drag to scrub back, [ and ] jump between bookmarks"
@@ -36,8 +37,13 @@ class TimelineSlider(QSlider):
         self._frame_rects = (QRect(), QRect())
         self._groove, self._fill = QColor(theme.GRID), QColor(theme.ACCENT)
         self._handle, self._handle_edge = QColor(theme.PANEL_2), QColor(theme.MUTED)
+        self._driven = QColor(theme.DRIVEN)
 
-    def set_state(self, horizon: int, cursor: int, bookmarks: list[Bookmark]) -> None:
+    def set_state(
+        self, horizon: int, cursor: int, bookmarks: list[Bookmark], driven: list[tuple[int, int]] = ()
+    ) -> None:
+        """``driven``: [start, end) runs of steps a person drove, drawn on the groove in their colour."""
+        self.driven = list(driven)
         self.blockSignals(True)
         self.setRange(0, max(horizon - 1, 0))
         if not self.isSliderDown():
@@ -102,6 +108,9 @@ class TimelineSlider(QSlider):
         hx = round(x0 + (self.value() - self.minimum()) * per_step)
         if self.isEnabled() and self.maximum() > self.minimum():
             p.fillRect(QRect(groove.x(), cy - 1, hx - groove.x(), 2), self._fill)
+        for a, b in self.driven if self.maximum() > 0 else ():  # driven steps: a band over the groove
+            xa, xb = round(x0 + (a - 0.5) * per_step), round(x0 + (b - 0.5) * per_step)
+            p.fillRect(QRect(xa, cy - 3, max(xb - xa, 2), 6), self._driven)
         for b in self.bookmarks if self.maximum() > 0 else ():
             x = int(x0 + b.t * per_step)
             p.setPen(QPen(QColor(MARK_COLORS.get(b.kind, theme.TEXT)), 2))
