@@ -12,7 +12,8 @@ TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 # rliable (trainer report) is published as a source archive whose setup.py imports pkg_resources, which
 # setuptools 81 and newer no longer have: pip's isolated build (newest setuptools) fails on a clean machine.
-# So it is built first, in the venv, with a setuptools that still has it (docs/install.md).
+# So it is built first, in the venv, with a setuptools that still has it, without its dependencies: the
+# project install then resolves them with the rest (numpy below 2 for procgen-mirror) (docs/install.md).
 RLIABLE_BUILD := "setuptools>=61,<81" wheel
 RLIABLE := "rliable>=1.2"
 STAMP := $(VENV)/.installed
@@ -20,7 +21,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	args=$$($(PYTHON) scripts/torch_choice.py --version $(TORCH_VERSION) "$(TORCH)") && eval "$(BIN)/pip install -q $$args"
-	$(BIN)/pip install -q $(RLIABLE_BUILD) && $(BIN)/pip install -q --no-build-isolation $(RLIABLE)
+	$(BIN)/pip install -q $(RLIABLE_BUILD) && $(BIN)/pip install -q --no-build-isolation --no-deps $(RLIABLE)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
