@@ -335,7 +335,6 @@ class RunSupport(QObject):
             QTimer.singleShot(0, self._switch)  # not from inside the worker's signal: set_session replaces it
 
     def _switch(self) -> None:
-        from snd_player.core.session import Session
         from trainer.checkpoint import CheckpointError
         from trainer.envs import EnvError
 
@@ -344,10 +343,11 @@ class RunSupport(QObject):
             self._switching = False
             return
         win = self.win
+        if win.loading is not None:  # an open by hand is loading: it wins, the next poll finds this again
+            self._switching = False
+            return
         try:
-            session = Session.from_checkpoint(
-                path, seed=win.seed_box.value(), greedy=win.greedy_box.isChecked()
-            )
+            session = win.load_session(path)  # beside the GUI thread: the old session plays on meanwhile
         except (CheckpointError, EnvError, OSError) as e:
             self._switching = False
             win.statusBar().showMessage(f"following: cannot open {path.name}: {str(e).splitlines()[0]}", 8000)
@@ -355,9 +355,15 @@ class RunSupport(QObject):
         playing = win.playing or self._dead
         win.stop_worker()  # its last batches are counted before the rest of a play(n) is worked out
         left = win.frames_left()  # --frames N --follow: N frames in all, over every switch
+        if win._closing or not self.follow:  # closed, or follow turned off, while it loaded
+            session.close()
+            self._switching = False
+            return
         win.set_session(session, autoplay=playing and left is None)
         if left:
             win.play(left)
+        elif not playing and left is None:
+            win.step()  # paused: the new checkpoint's first frame in every panel
         try:
             label = checkpoint_info(path).label
         except (ValueError, OSError):  # moved or pruned since it was loaded
