@@ -15,6 +15,7 @@ from PyQt6.QtCore import QSettings, QTimer  # noqa: E402
 
 from snd_player.app.main_window import MainWindow  # noqa: E402
 from snd_player.core.session import Session  # noqa: E402
+from tests.test_session import tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
 
 WAIT_MS = 60_000
 
@@ -121,3 +122,110 @@ def test_paused_follow_switch_shows_the_new_checkpoints_first_frame(qtbot, win, 
     assert win.session.checkpoint == newest and not win.playing
     qtbot.waitUntil(lambda: win.last is not None, timeout=WAIT_MS)
     assert win.last.t == 0 and len(win.timeline) == 1
+
+
+# -- 3: start-up -------------------------------------------------------------------------------------------
+def test_a_wrong_path_is_answered_before_torch_or_qt_is_imported(tmp_path):
+    """The path is checked with the file system before the heavy imports (they took 9-13 s on a cold, busy
+    machine); the old code imported torch and PyQt6 first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from snd_player.cli import main; rc = main(sys.argv[1:]); "
+        "print(rc, 'torch' in sys.modules, 'PyQt6' in sys.modules, file=sys.stderr)"
+    )
+    for argv in (
+        [str(tmp_path / "missing.safetensors")],
+        [str(tmp_path / "no-run"), "--follow"],
+        [str(tmp_path), "--trajectory", str(tmp_path / "t.json"), "--speed", "2"],
+    ):
+        p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+        lines = p.stderr.strip().splitlines()
+        assert lines[-1] == "2 False False", p.stderr
+        assert len(lines) == 2 and lines[0].startswith("snd-player: ") and "no such" in lines[0]
+
+
+def test_speed_choices_are_the_steppers():
+    from snd_player.cli import SPEED_CHOICES
+    from snd_player.core.stepper import SPEEDS
+
+    assert SPEED_CHOICES == SPEEDS
+
+
+def test_start_up_shows_what_it_loads(qtbot, tiny_checkpoint, tmp_path, monkeypatch):  # noqa: F811
+    """While the command line's checkpoint loads, the window is up and says so, rather than "paused · networks
+    0.0 ms/step" over empty panels."""
+    from PyQt6.QtWidgets import QApplication
+
+    from snd_player.app import main_window
+    from snd_player.cli import main
+
+    slow_loader(monkeypatch, 1.0)
+    seen: list[tuple[bool, str, str]] = []
+
+    def look() -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, main_window.MainWindow) and w.loading is not None:
+                seen.append((w.isVisible(), w.status_fps.text(), w.header.text()))
+
+    timer = QTimer()
+    timer.timeout.connect(look)
+    timer.start(20)
+    out = tmp_path / "shot.png"
+    assert main([str(tiny_checkpoint), "--frames", "2", "--screenshot", str(out), "--size", "1280x720"]) == 0
+    timer.stop()
+    assert seen, "no loading state was seen while the checkpoint loaded"
+    visible, fps, header = seen[0]
+    assert visible and fps == f"loading {tiny_checkpoint.name} …" and header.startswith("loading")
+
+
+# -- 4: a run that is starting ---------------------------------------------------------------------------
+def starting_run(tiny_run: Path, tmp_path: Path) -> Path:
+    """A run folder as `trainer train` leaves it in its first seconds: config.json alone."""
+    run = tmp_path / "starting"
+    run.mkdir()
+    shutil.copy(tiny_run / "config.json", run / "config.json")
+    return run
+
+
+def test_a_starting_run_is_waited_for_and_its_first_checkpoint_opened(qtbot, win, tiny_run, tmp_path):
+    """The old code said "is a folder but not a training run" for config.json alone, and "no checkpoint yet"
+    once checkpoints/ existed."""
+    from trainer.runs import Run
+
+    run = starting_run(tiny_run, tmp_path)
+    assert Run.is_run(run) and Run(run).is_starting()
+    other = tmp_path / "not-a-run"
+    other.mkdir()
+    (other / "config.json").write_text('{"model_type": "bert"}')  # some other tool's config.json
+    assert not Run.is_run(other)
+
+    assert win.runs.open_run(run)
+    assert win.session is None and win.runs.waiting and win.runs.follow
+    assert win.header.text().startswith("waiting for the first checkpoint of <b>starting</b>")
+    assert win.stack.currentWidget() is win.player and win.runs.dock.isVisible()
+    (run / "checkpoints").mkdir()
+    win.runs.poll()
+    assert win.session is None and win.runs.waiting  # an empty checkpoints/ is still no checkpoint
+    shutil.copy(ckpt(tiny_run, 32), ckpt(run, 32))
+    qtbot.waitUntil(lambda: win.session is not None, timeout=WAIT_MS)
+    assert win.session.checkpoint == ckpt(run, 32) and not win.runs.waiting
+    qtbot.waitUntil(lambda: win.frames_received > 0, timeout=WAIT_MS)  # and it plays
+    assert win.runs.follow  # newer checkpoints follow
+
+
+def test_command_line_follow_waits_for_a_starting_runs_first_checkpoint(qtbot, tiny_run, tmp_path, capsys):
+    """`snd-player RUN --follow` started with the trainer: the old code exited 2 ("no checkpoint yet")."""
+    from snd_player.cli import main
+
+    run = starting_run(tiny_run, tmp_path)
+    (run / "checkpoints").mkdir()
+
+    def trainer_writes_one() -> None:
+        shutil.copy(ckpt(tiny_run, 64), ckpt(run, 64))
+
+    QTimer.singleShot(1500, trainer_writes_one)  # after the window is up and waiting
+    out = tmp_path / "shot.png"
+    assert main([str(run), "--follow", "--frames", "3", "--screenshot", str(out), "--size", "1280x720"]) == 0
+    assert "3 frames" in capsys.readouterr().out and out.stat().st_size > 0

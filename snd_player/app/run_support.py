@@ -69,6 +69,7 @@ class RunSupport(QObject):
         self._dead = False  # the session's worker failed because its checkpoint file is gone
         self._bad_rows = 0  # bad metric rows already reported
         self._said = ""  # the last status line of _say_once
+        self.waiting = False  # a run with no checkpoint yet is open: its first one is opened when it appears
         self.compare_windows: list[QWidget] = []
 
         self.panel = TrainingPanel()
@@ -132,6 +133,12 @@ class RunSupport(QObject):
 
     def open_run(self, path: str | Path, which: str | None = None) -> bool:
         """Open a run folder's checkpoint (``best`` by default); one-line message box when it cannot."""
+        p = Path(path)
+        if p.is_dir() and which in (None, "best", "latest"):
+            run_dir = p.parent if p.name == "checkpoints" and Run.is_run(p.parent) else p
+            if Run.is_run(run_dir) and Run(run_dir).is_starting():
+                self.wait_for_run(run_dir)
+                return True
         try:
             ckpt, run = resolve_target(path, which)
         except RunError as e:
@@ -142,6 +149,48 @@ class RunSupport(QObject):
             self.win._add_recent(run.path)
         return ok
 
+    def wait_for_run(self, path: str | Path) -> None:
+        """A run whose trainer has just started (no checkpoint yet; issue 27 item 4): show its training panel,
+        say that the player waits, follow it, and open its first checkpoint when a poll finds one. A session
+        already open plays on until then."""
+        win = self.win
+        run = Run(path)
+        self.run, self.tail = run, MetricsTail(run.metrics_path)
+        self._bad_rows, self._gone, self._listed = 0, False, ()
+        self.panel.clear_rows()
+        self.waiting = True
+        self.set_follow(True)
+        if win.session is None:
+            win.header.setText(
+                f"waiting for the first checkpoint of <b>{run.path.name}</b> "
+                f"<span style='color:{theme.MUTED}'>(the trainer writes one when its first update ends; "
+                "this window opens it then)</span>"
+            )
+            win._show_welcome(False)
+            win.status_state.setText("⧗ waiting")
+            win.status_fps.setText(f"waiting for {run.path.name}'s first checkpoint")
+        self.dock.show()
+        self.dock.raise_()
+        win._add_recent(run.path)
+        self._say_once(f"{run.path.name} has no checkpoint yet: waiting for its first one", 0)
+        self.timer.start(POLL_MS)
+        self.poll()
+
+    def _open_first(self, path: Path) -> None:
+        """The waited-for run's first checkpoint is out: open it (a hand-opened checkpoint since then wins)."""
+        if not self.waiting:
+            return
+        if self.win.loading is not None:  # an open by hand is loading: the next poll tries again
+            return
+        self.waiting = False
+        if not self.win.open_checkpoint(path):
+            self.waiting = True
+            return
+        left = self.win.frames_left()  # `--frames N` given while waiting: N frames from the first one on
+        if left is not None:
+            self.win.play(left)
+        self.win.statusBar().showMessage(f"{path.parent.parent.name}: its first checkpoint is out, playing it", 8000)
+
     # -- the open session ---------------------------------------------------------------------------------
     def _on_session(self) -> None:
         session = self.win.session
@@ -150,6 +199,7 @@ class RunSupport(QObject):
         self.pending = None
         self._switching = False
         self._dead = False
+        self.waiting = False
         if self.win.worker is not None:
             self.win.worker.worker.batch_ready.connect(self._on_batch)
             self.win.worker.worker.failed.connect(self._on_worker_failed)
@@ -225,7 +275,10 @@ class RunSupport(QObject):
         if listed != self._listed:
             self._listed = listed
             self._fill_chooser()
-        if self.follow and not self._switching:
+        if self.waiting:
+            if steps or best is not None:
+                QTimer.singleShot(0, lambda p=steps[-1] if steps else best: self._open_first(p))
+        elif self.follow and not self._switching:
             self._follow(steps)
         self._update_info()
 
@@ -346,13 +399,18 @@ class RunSupport(QObject):
         if win.loading is not None:  # an open by hand is loading: it wins, the next poll finds this again
             self._switching = False
             return
+        playing = win.playing or self._dead
+        # the episode is over: its last frame stays on screen while the next checkpoint loads beside the GUI
+        # thread (the old session must not play into a new episode meanwhile)
+        win.command.emit("pause", None)
         try:
-            session = win.load_session(path)  # beside the GUI thread: the old session plays on meanwhile
+            session = win.load_session(path)
         except (CheckpointError, EnvError, OSError) as e:
             self._switching = False
+            if playing:
+                win.command.emit("play" if win.frames_left() is None else "run", win.frames_left())
             win.statusBar().showMessage(f"following: cannot open {path.name}: {str(e).splitlines()[0]}", 8000)
             return
-        playing = win.playing or self._dead
         win.stop_worker()  # its last batches are counted before the rest of a play(n) is worked out
         left = win.frames_left()  # --frames N --follow: N frames in all, over every switch
         if win._closing or not self.follow:  # closed, or follow turned off, while it loaded
