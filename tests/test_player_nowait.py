@@ -229,3 +229,59 @@ def test_command_line_follow_waits_for_a_starting_runs_first_checkpoint(qtbot, t
     out = tmp_path / "shot.png"
     assert main([str(run), "--follow", "--frames", "3", "--screenshot", str(out), "--size", "1280x720"]) == 0
     assert "3 frames" in capsys.readouterr().out and out.stat().st_size > 0
+
+
+# -- 5: right-click export on every plot ----------------------------------------------------------------
+def _right_click(widget) -> None:
+    """A right-click where the user's lands: a plot's viewport (the first plot of a panel of several)."""
+    import pyqtgraph as pg
+    from PyQt6.QtCore import QPoint
+    from PyQt6.QtGui import QContextMenuEvent
+    from PyQt6.QtWidgets import QApplication
+
+    views = [widget] if isinstance(widget, pg.GraphicsView) else widget.findChildren(pg.GraphicsView)
+    target = views[0].viewport() if views else widget
+    pos = QPoint(target.width() // 2, target.height() // 2)
+    QApplication.sendEvent(target, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, target.mapToGlobal(pos)))
+
+
+def test_every_plot_has_the_export_entries(qtbot, win, tiny_run, tmp_path, monkeypatch):
+    """On the old code the menu was asked of the plots' viewports, which never ask: no menu opened on
+    Intrinsic motivation, Values, Feature projection or the Training-run plots."""
+    from PyQt6.QtWidgets import QMenu
+
+    assert win.runs.open_run(tiny_run)
+    qtbot.waitUntil(lambda: win.frames_received > 2, timeout=WAIT_MS)
+    win.pause()
+    shown: list[list[str]] = []
+    monkeypatch.setattr(QMenu, "exec", lambda self, *a: shown.append([x.text() for x in self.actions()]))
+    both = ["Save image (PNG)…", "Save data (CSV)…"]
+    panels = {
+        "intrinsic": win.intrinsic, "values": win.values, "projection": win.projection, "policy": win.policy,
+        "training": win.runs.panel,
+    }  # fmt: skip
+    for name, widget in panels.items():
+        shown.clear()
+        _right_click(widget)
+        assert shown == [both], name
+    shown.clear()
+    _right_click(win.rooms)
+    assert shown == [["Save image (PNG)…"]]
+
+
+def test_save_image_with_a_csv_name_writes_the_csv_or_says_why_not(qtbot, win, tiny_run, tmp_path):
+    """"Save image" given a name ending .csv wrote nothing and said nothing (QImage knows no csv format)."""
+    assert win.runs.open_run(tiny_run)
+    qtbot.waitUntil(lambda: win.runs.panel.rows > 0, timeout=WAIT_MS)
+    training = win.runs.export
+    out = tmp_path / "curves.csv"
+    assert training.save(out)
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("global_step,") and len(lines) == 1 + win.runs.panel.rows
+    assert win.statusBar().currentMessage() == f"saved {win.runs.panel.rows} rows of training to {out}"
+    rooms = next(e for e in win.exports if e.name == "rooms")
+    assert not rooms.save(tmp_path / "rooms.csv") and not (tmp_path / "rooms.csv").exists()
+    assert "has no data to save as CSV" in win.statusBar().currentMessage()
+    assert not training.save(tmp_path / "curves.txt")
+    assert win.statusBar().currentMessage() == "curves.txt: expected a name ending .png (image) or .csv (data)"
+    assert training.save(tmp_path / "curves.png") and (tmp_path / "curves.png").stat().st_size > 0

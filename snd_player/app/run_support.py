@@ -42,6 +42,7 @@ from PyQt6.QtWidgets import (
 )
 
 from snd_player.app.widgets import theme
+from snd_player.app.widgets.export import ExportMenu
 from snd_player.app.widgets.training import TrainingPanel
 from trainer.checkpoint import step_of
 from trainer.runs import MetricsTail, Run, RunError, checkpoint_info, resolve_target, run_of_checkpoint
@@ -73,6 +74,7 @@ class RunSupport(QObject):
         self.compare_windows: list[QWidget] = []
 
         self.panel = TrainingPanel()
+        self.export = ExportMenu(self.panel, "training", self.panel.columns)  # right-click on any of its plots
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(4, 2, 4, 2)

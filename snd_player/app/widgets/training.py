@@ -150,6 +150,13 @@ class TrainingPanel(QWidget):
             if step is not None:
                 m.setValue(step)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The rows drawn, for right-click → Save data (CSV): one column per curve, NaN where an
+        update has no value."""
+        return {"global_step": np.asarray(self.steps, np.float64)} | {
+            k: np.asarray(v, np.float64) for k, v in self.values.items()
+        }
+
     def curve_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) handed to the curve of ``key`` (rows without that value are left out)."""
         c = self.curves[key]
