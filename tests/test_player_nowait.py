@@ -7,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -285,3 +286,82 @@ def test_save_image_with_a_csv_name_writes_the_csv_or_says_why_not(qtbot, win, t
     assert not training.save(tmp_path / "curves.txt")
     assert win.statusBar().currentMessage() == "curves.txt: expected a name ending .png (image) or .csv (data)"
     assert training.save(tmp_path / "curves.png") and (tmp_path / "curves.png").stat().st_size > 0
+
+
+# -- 7: compare ----------------------------------------------------------------------------------------
+def test_normalised_plots_keep_each_curves_shape(qtbot):
+    """V_int of 5.1 and 38 wiggling alike: divided by their maxima (the old rule) both were flat lines near 1;
+    min–max normalised they are the same curve from 0 to 1, and the axis says which normalisation."""
+    from snd_player.app.compare_window import NORMALISATION, DualPlot, min_max
+
+    x = np.linspace(0, 6, 50)
+    a, b = 5.1 + 0.1 * np.sin(x), 38.0 + 0.5 * np.sin(x)
+    plot = DualPlot("V_int", ("A", "B"))
+    qtbot.addWidget(plot)
+    plot.set_normalised(True)
+    plot.show_data(a, b, 10, 50)
+    ya, yb = plot.curve_a.yData, plot.curve_b.yData
+    assert np.allclose(ya, yb) and ya.min() == pytest.approx(0.0) and ya.max() == pytest.approx(1.0)
+    assert np.allclose(ya, (np.sin(x) + 1) / 2, atol=0.01)  # sin over 0..6 spans -1..1 nearly
+    assert NORMALISATION in plot.getPlotItem().getAxis("left").labelText
+    assert np.array_equal(min_max(np.array([3.0, 3.0])), [0.5, 0.5]) and min_max(np.zeros(0)).size == 0
+
+
+def test_compare_window_has_a_menu_speed_keys_and_closes_on_esc(qtbot, tiny_run, tiny_run_rnd):
+    from PyQt6.QtCore import Qt
+
+    from snd_player.app.compare_window import CompareWindow
+    from snd_player.core.compare import Comparison
+    from snd_player.core.stepper import SPEEDS
+
+    cmp = Comparison.open(tiny_run, tiny_run_rnd, seed=2, which="32")  # --checkpoint 32 of both runs
+    assert cmp.a.checkpoint == ckpt(tiny_run, 32) and cmp.b.checkpoint == ckpt(tiny_run_rnd, 32)
+    win = CompareWindow(cmp)
+    qtbot.addWidget(win)
+    win.show()
+    menus = win.menuBar().actions()
+    assert [m.text() for m in menus] == ["&Compare"]
+    keys = {a.text(): [k.toString() for k in a.shortcuts()] for a in menus[0].menu().actions() if a.text()}
+    assert keys["Faster"] == ["+", "="] and keys["Slower"] == ["-"] and keys["Close"] == ["Ctrl+W", "Esc"]
+    assert "min–max" in win.norm_box.text()
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    one = SPEEDS.index(1.0)
+    qtbot.keyClick(win, Qt.Key.Key_Plus)
+    assert win.speed_box.currentIndex() == one + 1
+    qtbot.keyClick(win, Qt.Key.Key_Minus)
+    qtbot.keyClick(win, Qt.Key.Key_Minus)
+    assert win.speed_box.currentIndex() == one - 1
+    qtbot.keyClick(win, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=5000)
+
+
+def test_compare_checkpoint_option_names_a_missing_step_in_one_line(tiny_run, tiny_run_rnd, capsys):
+    from snd_player.cli.compare import main
+
+    assert main([str(tiny_run), str(tiny_run_rnd), "--checkpoint", "7"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"snd-player compare: {tiny_run}: no checkpoint at step 7 (have: 32, 64, 96)"
+
+
+def test_best_ties_go_to_the_newest_checkpoint():
+    """Every score 0 after 20k steps: the old rule (a strictly higher score) kept the first checkpoint."""
+    import math
+
+    from trainer.loop import is_new_best
+
+    assert is_new_best(0.0, 0.0, best_exists=True)  # a tie: the newer one
+    assert is_new_best(-math.inf, -math.inf, best_exists=True)  # no episode ended yet: the newer one
+    assert not is_new_best(0.0, 100.0, best_exists=True)
+    assert is_new_best(-5.0, 100.0, best_exists=False)  # the first checkpoint is best
+
+
+def test_the_chooser_says_why_best_is_best(win, tiny_run):
+    from PyQt6.QtCore import Qt
+
+    assert win.runs.open_run(tiny_run)
+    chooser = win.runs.chooser
+    tip = chooser.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert chooser.itemText(0).startswith("best (step") and tip.startswith(chooser.itemText(0) + "\nbest: ")
+    assert "with equal scores the newest checkpoint is best" in tip
+    assert chooser.itemData(1, Qt.ItemDataRole.ToolTipRole) == chooser.itemText(1)

@@ -63,6 +63,13 @@ SCALARS = (
 )
 
 
+def is_new_best(recent: float, best_score: float, best_exists: bool) -> bool:
+    """Whether a checkpoint becomes ``best``: its recent mean score is at least the best so far. Ties go to
+    the newer checkpoint (issue 27 item 7: with every score 0 after 20k steps, ``best`` stayed the first
+    checkpoint and ``compare runA runB`` compared the 4k-step agents)."""
+    return not best_exists or recent >= best_score
+
+
 class TrainError(RuntimeError):
     """A problem the user can fix; the message is one line."""
 
@@ -376,7 +383,7 @@ class Trainer:
         extra = self._facts()
         save_agent(self.agent, path, self.global_step, extra)
         recent = float(np.mean(self.stats.recent)) if self.stats.recent else -math.inf
-        if recent > self.best_score or not (self.ckpt_dir / "best.safetensors").exists():
+        if is_new_best(recent, self.best_score, (self.ckpt_dir / "best.safetensors").exists()):
             self.best_score = max(recent, self.best_score)
             save_agent(self.agent, self.ckpt_dir / "best.safetensors", self.global_step, extra)
         prune_checkpoints(self.ckpt_dir, self.cfg.keep_checkpoints)

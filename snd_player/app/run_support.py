@@ -53,6 +53,16 @@ if TYPE_CHECKING:
 POLL_MS = 1000
 
 
+def why_best(info) -> str:
+    """Why a run's ``best`` checkpoint is best, for the chooser (issue 27 item 7; the rule is
+    trainer.loop.is_new_best)."""
+    if info.score is None:
+        return ("best: no episode had ended when it was written, so no score picked it; with equal scores "
+                "the newest checkpoint is best")  # fmt: skip
+    return (f"best: the highest mean score of the recent episodes when written ({info.score:g}); with equal "
+            "scores the newest checkpoint is best")  # fmt: skip
+
+
 class RunSupport(QObject):
     """Run folders, the training panel, follow mode and File → Compare… for one main window."""
 
@@ -325,8 +335,10 @@ class RunSupport(QObject):
                 pass
         self.chooser.blockSignals(True)
         self.chooser.clear()
-        for info in infos:
+        for i, info in enumerate(infos):
             self.chooser.addItem(info.label, str(info.path))
+            tip = f"{info.label}\n{why_best(info)}" if info.is_best else info.label  # the whole label when cut
+            self.chooser.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.chooser.blockSignals(False)
         self._select_current()
 

@@ -106,15 +106,17 @@ class Comparison:
         greedy: bool = False,
         device: str = "cpu",
         trajectory: Any = None,
+        which: str | None = None,
     ) -> Comparison:
-        """Both sessions from checkpoint files or run folders; raises CompareError, RunError,
-        CheckpointError or EnvError, each with one line. With a ``trajectory`` both play its actions on its
-        seed first (TrajectoryError when it is not of their game)."""
+        """Both sessions from checkpoint files or run folders (``which`` of each folder: best by default,
+        latest or a step number; a file is itself); raises CompareError, RunError, CheckpointError or
+        EnvError, each with one line. With a ``trajectory`` both play its actions on its seed first
+        (TrajectoryError when it is not of their game)."""
         from snd_player.core.session import Session
         from trainer.runs import resolve_target
 
-        pa, _ = resolve_target(a)
-        pb, _ = resolve_target(b)
+        pa, _ = resolve_target(a, which if Path(a).is_dir() else None)
+        pb, _ = resolve_target(b, which if Path(b).is_dir() else None)
         check_same_game(pa, pb)
 
         def side(path: Path) -> Session:
