@@ -365,3 +365,23 @@ def test_the_chooser_says_why_best_is_best(win, tiny_run):
     assert chooser.itemText(0).startswith("best (step") and tip.startswith(chooser.itemText(0) + "\nbest: ")
     assert "with equal scores the newest checkpoint is best" in tip
     assert chooser.itemData(1, Qt.ItemDataRole.ToolTipRole) == chooser.itemText(1)
+
+
+# -- 6: 1280x720 ----------------------------------------------------------------------------------------
+def test_training_panel_text_fits_at_1280x720(qtbot, win, tiny_run):
+    """At 1280x720 the chooser read "best (step 96) · score 0 · r", a title "motivation: predictor targ"; the
+    header could end a line in "·" (screenshots: issue 27 item 6)."""
+    from PyQt6.QtWidgets import QLabel
+
+    from snd_player.app.window_build import header_html
+
+    assert win.runs.open_run(tiny_run)
+    qtbot.waitUntil(lambda: win.runs.dock.isVisible(), timeout=WAIT_MS)
+    qtbot.wait(200)  # the docks' default sizes are set once they are laid out
+    chooser = win.runs.chooser
+    assert chooser.fontMetrics().horizontalAdvance(chooser.currentText()) + 30 <= chooser.width()
+    for label in win.runs.panel.findChildren(QLabel):
+        assert label.sizeHint().width() <= label.width(), label.text()
+    assert win.runs.info.wordWrap()
+    html = header_html(win.session.meta, win.session.checkpoint)
+    assert "· </span>" not in html and html.count("·</span>&nbsp;") == 3  # each "·" glued to what follows

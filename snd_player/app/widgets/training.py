@@ -38,7 +38,7 @@ PLOTS: tuple[tuple[str, tuple[tuple[str, str, str, bool], ...]], ...] = (
         ),
     ),
     (
-        "motivation",
+        "loss",  # "motivation: predictor target" was cut at 1280x720 (issue 27 item 6)
         (("loss_predictor", "predictor", theme.ERROR, False), ("loss_target", "target", "#e599f7", False)),
     ),
     ("speed", (("steps_per_s", "steps/s", theme.TEXT, False),)),
