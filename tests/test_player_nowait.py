@@ -385,3 +385,32 @@ def test_training_panel_text_fits_at_1280x720(qtbot, win, tiny_run):
     assert win.runs.info.wordWrap()
     html = header_html(win.session.meta, win.session.checkpoint)
     assert "· </span>" not in html and html.count("·</span>&nbsp;") == 3  # each "·" glued to what follows
+
+
+# -- 8: record --compare on a full disk ------------------------------------------------------------------
+def test_record_compare_on_a_full_disk_says_so_in_one_line(tiny_run, tiny_run_rnd, tmp_path, monkeypatch, capsys):
+    """The single-agent recorder named a full disk; --compare printed the encoder's raw "[Errno 28] No space
+    left on device: '.../.ab.mp4.part.mp4'"."""
+    import errno
+    import os
+
+    from snd_player.cli.record import main as record_main
+    from snd_player.media import record as media_record
+
+    real = media_record._Mp4Writer.write
+    calls = [0]
+
+    def write(self, frame, fmt):
+        calls[0] += 1
+        if calls[0] == 5:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / ".ab.mp4.part.mp4"))
+        real(self, frame, fmt)
+
+    monkeypatch.setattr(media_record._Mp4Writer, "write", write)
+    out = tmp_path / "ab.mp4"
+    argv = ["--compare", str(tiny_run), str(tiny_run_rnd), "--out", str(out), "--frames", "8"]
+    assert record_main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"snd-player record: error: {out}: no space left on device; nothing was written (the partial "
+                   "video was removed)")  # fmt: skip
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if "part" in p.name]
