@@ -414,3 +414,32 @@ def test_record_compare_on_a_full_disk_says_so_in_one_line(tiny_run, tiny_run_rn
     assert err == (f"snd-player record: error: {out}: no space left on device; nothing was written (the partial "
                    "video was removed)")  # fmt: skip
     assert not out.exists() and not [p for p in tmp_path.iterdir() if "part" in p.name]
+
+
+# -- 9: trainer start -----------------------------------------------------------------------------------
+def test_trainer_says_the_rounded_step_count_and_the_warm_up(tmp_path, capsys):
+    """The bar sat at 0 % through the normaliser's warm-up with no word, and --total-steps 20000 silently ran
+    20,480 steps."""
+    import dataclasses
+
+    from trainer.cli import main as trainer_main
+    from trainer.config import TrainConfig
+    from trainer.loop import start_notes
+
+    cfg = TrainConfig(total_steps=20_000, num_envs=16)
+    cfg = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, rollout_steps=128))
+    notes = start_notes(cfg, 0, warms_up=False)
+    assert notes == ["--total-steps 20,000 is not a whole number of updates (2,048 steps each: 128 steps x 16 "
+                     "envs); training runs 10 updates, 20,480 steps"]  # fmt: skip
+    assert start_notes(dataclasses.replace(cfg, total_steps=20_480), 0, warms_up=False) == []
+
+    args = ["train", "--run-dir", str(tmp_path / "run"), "--algo", "rnd", "--encoder", "nature", "--num-envs",
+            "2", "--ppo.rollout-steps", "16", "--ppo.minibatch-size", "16", "--num-workers", "0",
+            "--obs-norm-init-steps", "3", "--device", "cpu", "--seed", "3", "--total-steps", "40",
+            "--no-tensorboard"]  # fmt: skip
+    assert trainer_main(args) == 0
+    err = capsys.readouterr().err
+    assert ("trainer: --total-steps 40 is not a whole number of updates (32 steps each: 16 steps x 2 envs); "
+            "training runs 2 updates, 64 steps") in err  # fmt: skip
+    assert "trainer: warming up the observation normaliser: 3 random-action steps in each of the 2 envs (6 " in err
+    assert err.index("warming up") < err.index("%|")  # before the bar
