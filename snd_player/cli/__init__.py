@@ -125,10 +125,6 @@ def player_main(argv: list[str]) -> int:
     except ValueError:
         print(f"snd-player: --size must look like 1600x1000 (got {args.size})", file=sys.stderr)
         return 2
-    problem = check_paths(args)
-    if problem:
-        print(f"snd-player: {problem}", file=sys.stderr)
-        return 2
     headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     if args.screenshot is not None and headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a grab needs no screen, nor X11's libraries
@@ -136,6 +132,10 @@ def player_main(argv: list[str]) -> int:
 
     problem = missing_qt_libraries_message()
     if problem:  # Qt would abort with a message naming one library of several
+        print(f"snd-player: {problem}", file=sys.stderr)
+        return 2
+    problem = check_paths(args)  # still before torch and PyQt6 (the Qt check only loads system libraries)
+    if problem:
         print(f"snd-player: {problem}", file=sys.stderr)
         return 2
 
