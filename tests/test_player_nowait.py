@@ -292,7 +292,8 @@ def test_save_image_with_a_csv_name_writes_the_csv_or_says_why_not(qtbot, win, t
 def test_normalised_plots_keep_each_curves_shape(qtbot):
     """V_int of 5.1 and 38 wiggling alike: divided by their maxima (the old rule) both were flat lines near 1;
     min–max normalised they are the same curve from 0 to 1, and the axis says which normalisation."""
-    from snd_player.app.compare_window import NORMALISATION, DualPlot, min_max
+    from snd_player.app.compare_window import NORMALISATION, DualPlot
+    from snd_player.core.compare import min_max
 
     x = np.linspace(0, 6, 50)
     a, b = 5.1 + 0.1 * np.sin(x), 38.0 + 0.5 * np.sin(x)

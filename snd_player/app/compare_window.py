@@ -43,7 +43,7 @@ from snd_player.app.widgets import theme
 from snd_player.app.widgets.game_view import GameView
 from snd_player.app.widgets.timeline_slider import TimelineSlider
 from snd_player.app.worker import REAL_TIME_STEPS_PER_S, SPEEDS
-from snd_player.core.compare import Comparison, PairRecord, PairTimeline, side_label
+from snd_player.core.compare import Comparison, PairRecord, PairTimeline, min_max, side_label
 from snd_player.core.session import SessionError
 
 COLOR_A = theme.ACCENT  # blue
@@ -184,17 +184,6 @@ class CompareWorker(QObject):
 
 NORMALISATION = "min–max over the episode so far"
 """What the "normalised" toggle does, as said in its label's tooltip and in the plots' axis."""
-
-
-def min_max(y: np.ndarray) -> np.ndarray:
-    """``y`` shifted and scaled to 0..1 (its minimum to 0, its maximum to 1); a flat curve sits at 0.5."""
-    y = np.asarray(y, np.float64)
-    if not y.size:
-        return y
-    lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
-    if not hi - lo > 1e-12:
-        return np.full_like(y, 0.5)
-    return (y - lo) / (hi - lo)
 
 
 class DualPlot(pg.PlotWidget):
