@@ -292,7 +292,7 @@ def test_save_image_with_a_csv_name_writes_the_csv_or_says_why_not(qtbot, win, t
 def test_normalised_plots_keep_each_curves_shape(qtbot):
     """V_int of 5.1 and 38 wiggling alike: divided by their maxima (the old rule) both were flat lines near 1;
     min–max normalised they are the same curve from 0 to 1, and the axis says which normalisation."""
-    from snd_player.app.compare_window import NORMALISATION, DualPlot
+    from snd_player.app.compare_window import DualPlot
     from snd_player.core.compare import min_max
 
     x = np.linspace(0, 6, 50)
@@ -304,7 +304,7 @@ def test_normalised_plots_keep_each_curves_shape(qtbot):
     ya, yb = plot.curve_a.yData, plot.curve_b.yData
     assert np.allclose(ya, yb) and ya.min() == pytest.approx(0.0) and ya.max() == pytest.approx(1.0)
     assert np.allclose(ya, (np.sin(x) + 1) / 2, atol=0.01)  # sin over 0..6 spans -1..1 nearly
-    assert NORMALISATION in plot.getPlotItem().getAxis("left").labelText
+    assert plot.getPlotItem().getAxis("left").labelText == "min–max, 0..1"
     assert np.array_equal(min_max(np.array([3.0, 3.0])), [0.5, 0.5]) and min_max(np.zeros(0)).size == 0
 
 
@@ -324,7 +324,7 @@ def test_compare_window_has_a_menu_speed_keys_and_closes_on_esc(qtbot, tiny_run,
     assert [m.text() for m in menus] == ["&Compare"]
     keys = {a.text(): [k.toString() for k in a.shortcuts()] for a in menus[0].menu().actions() if a.text()}
     assert keys["Faster"] == ["+", "="] and keys["Slower"] == ["-"] and keys["Close"] == ["Ctrl+W", "Esc"]
-    assert "min–max" in win.norm_box.text()
+    assert "min–max" in win.norm_box.text() and "min–max over the episode so far" in win.norm_box.toolTip()
     win.activateWindow()
     qtbot.waitUntil(win.isActiveWindow, timeout=5000)
     one = SPEEDS.index(1.0)

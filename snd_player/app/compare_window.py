@@ -225,7 +225,8 @@ class DualPlot(pg.PlotWidget):
 
     def set_normalised(self, on: bool) -> None:
         self.normalised = on
-        self.getPlotItem().getAxis("left").setLabel(f"0..1, {NORMALISATION}" if on else None)
+        # short: a plot 230 px high at 1280x720 cut the whole sentence; the check box's tooltip has it
+        self.getPlotItem().getAxis("left").setLabel("min–max, 0..1" if on else None)
 
     def show_data(self, a: np.ndarray, b: np.ndarray, cursor: int, n: int) -> None:
         pi = self.getPlotItem()
