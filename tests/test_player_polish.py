@@ -274,7 +274,8 @@ def test_opening_a_checkpoint_while_paused_stays_paused(qtbot, window, tiny_chec
     assert not window.playing
     assert window.open_checkpoint(tiny_checkpoint)
     qtbot.wait(500)
-    assert window.frames_received == 0 and not window.playing
+    # paused, and on the new checkpoint's first frame (issue 27 item 2: the panels stayed blank)
+    assert window.frames_received == 1 and window.last.t == 0 and not window.playing
 
 
 def test_shift_r_draws_a_seed_shows_it_and_r_replays_it(qtbot, window):

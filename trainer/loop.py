@@ -67,6 +67,13 @@ SCALARS = (
 )
 
 
+def is_new_best(recent: float, best_score: float, best_exists: bool) -> bool:
+    """Whether a checkpoint becomes ``best``: its recent mean score is at least the best so far. Ties go to
+    the newer checkpoint (issue 27 item 7: with every score 0 after 20k steps, ``best`` stayed the first
+    checkpoint and ``compare runA runB`` compared the 4k-step agents)."""
+    return not best_exists or recent >= best_score
+
+
 class TrainError(RuntimeError):
     """A problem the user can fix; the message is one line."""
 
@@ -347,7 +354,7 @@ class Trainer:
         extra = self._facts()
         save_agent(self.agent, path, self.global_step, extra)
         recent = float(np.mean(self.stats.recent)) if self.stats.recent else -math.inf
-        if recent > self.best_score or not (self.ckpt_dir / "best.safetensors").exists():
+        if is_new_best(recent, self.best_score, (self.ckpt_dir / "best.safetensors").exists()):
             self.best_score = max(recent, self.best_score)
             save_agent(self.agent, self.ckpt_dir / "best.safetensors", self.global_step, extra)
         every, batch = self.run_cfg.checkpoint_every, self.run_cfg.batch_size
@@ -380,6 +387,15 @@ class Trainer:
             return out.copy_(src)
         self.staging.copy_(src)
         return out.copy_(self.staging, non_blocking=True)
+
+    def _warms_up(self) -> bool:
+        """Whether init_obs_normaliser will step the envs before the first update."""
+        return (
+            self.global_step == 0
+            and self.motivation is not None
+            and self.motivation.has_normaliser
+            and self.cfg.obs_norm_init_steps > 0
+        )
 
     def init_obs_normaliser(self) -> None:
         """Random-action steps that initialise the motivation's input statistics (michalnand)."""
@@ -524,6 +540,9 @@ class Trainer:
             if self.global_step >= total:
                 _notice(f"{self.run_dir} is already at step {self.global_step:,} of {total:,}; nothing to do "
                         "(pass a larger --total-steps to train further)")  # fmt: skip
+        if cfg.progress and self.dist.is_main:  # what the bar does not say (issue 27 item 9)
+            for note in start_notes(cfg, self.global_step, self._warms_up()):
+                _notice(note)
         if self.global_step == 0:
             self.init_obs_normaliser()
         bar = None
@@ -623,6 +642,28 @@ class Trainer:
     def close(self) -> None:
         self.envs.close()
         self.dist.close()
+
+
+def start_notes(cfg: TrainConfig, global_step: int, warms_up: bool) -> list[str]:
+    """Lines said before the progress bar starts: ``--total-steps`` rounded up to whole updates (20,000 ran
+    as 20,480, silently), and the observation normaliser's warm-up, which keeps the bar at 0 % for a minute
+    or two on a full-size run."""
+    notes = []
+    total, batch = int(cfg.total_steps), cfg.batch_size
+    if total % batch and global_step < total:
+        updates = -(-total // batch)
+        notes.append(
+            f"--total-steps {total:,} is not a whole number of updates ({batch:,} steps each: "
+            f"{cfg.ppo.rollout_steps} steps x {cfg.num_envs} envs); training runs {updates:,} updates, "
+            f"{updates * batch:,} steps"
+        )
+    if warms_up:
+        n = cfg.obs_norm_init_steps
+        notes.append(
+            f"warming up the observation normaliser: {n:,} random-action steps in each of the {cfg.num_envs} "
+            f"envs ({n * cfg.num_envs:,} frames) before the first update; the progress bar starts after it"
+        )
+    return notes
 
 
 def _notice(msg: str) -> None:

@@ -86,7 +86,14 @@ class Run:
     @staticmethod
     def is_run(path: str | Path) -> bool:
         p = Path(path)
-        return p.is_dir() and ((p / "checkpoints").is_dir() or (p / "metrics.jsonl").exists())
+        return p.is_dir() and (
+            (p / "checkpoints").is_dir() or (p / "metrics.jsonl").exists() or _is_trainer_config(p / "config.json")
+        )
+
+    def is_starting(self) -> bool:
+        """A run with no checkpoint yet: its trainer has just started (config.json is written first, then the
+        observation normaliser warms up, then the first update ends and writes the first checkpoint)."""
+        return not self.step_checkpoints() and self.best_path() is None
 
     @property
     def ckpt_dir(self) -> Path:
@@ -153,6 +160,16 @@ class Run:
                 return p
         have = ", ".join(str(step_of(p)) for p in steps) or "none"
         raise RunError(f"{self.path}: no checkpoint at step {step} (have: {have})")
+
+
+def _is_trainer_config(path: Path) -> bool:
+    """``config.json`` as ``trainer train`` writes it before anything else (a run folder seconds old), not any
+    file of that name."""
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(d, dict) and {"algo", "run_dir", "total_steps"} <= d.keys()
 
 
 # ---- the player's side: open a path, follow a growing metrics file ---------------------------------------

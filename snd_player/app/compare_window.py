@@ -4,8 +4,12 @@ A :class:`CompareWorker` in its own ``QThread`` steps a :class:`~snd_player.core
 over tuples of :class:`~snd_player.core.compare.PairRecord`; the window keeps a
 :class:`~snd_player.core.compare.PairTimeline` of them (the same class ``record --compare`` draws from) and draws
 on a timer. Two game views, one timeline slider that scrubs both, and two shared plots (intrinsic reward,
-V_int) with A in blue and B in orange: each on its own y axis (A left, B right), or both normalised to
+V_int) with A in blue and B in orange: each on its own y axis (A left, B right), or both min–max normalised to
 0..1 over the episode so far (a toggle), because RND's and SND's rewards live on different scales.
+
+Min–max, not division by the maximum (issue 27 item 7): V_int of 5.1 ± 0.1 and 38 ± 0.5 divided by their
+maxima were two flat lines near 1; shifted and scaled to 0..1 each keeps its shape, so the two shapes can be
+compared (a z-score would too, but has no fixed range to share one axis).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from snd_player.app.widgets import theme
 from snd_player.app.widgets.game_view import GameView
 from snd_player.app.widgets.timeline_slider import TimelineSlider
 from snd_player.app.worker import REAL_TIME_STEPS_PER_S, SPEEDS
-from snd_player.core.compare import Comparison, PairRecord, PairTimeline, side_label
+from snd_player.core.compare import Comparison, PairRecord, PairTimeline, min_max, side_label
 from snd_player.core.session import SessionError
 
 COLOR_A = theme.ACCENT  # blue
@@ -178,9 +182,13 @@ class CompareWorker(QObject):
         self._schedule()
 
 
+NORMALISATION = "min–max over the episode so far"
+"""What the "normalised" toggle does, as said in its label's tooltip and in the plots' axis."""
+
+
 class DualPlot(pg.PlotWidget):
     """One time plot with A's curve on the left axis and B's on the right axis (own scales), or both on
-    one 0..1 axis (normalised by each side's largest absolute value so far)."""
+    one 0..1 axis (each min–max normalised over the episode so far: :func:`min_max`)."""
 
     def __init__(self, title: str, labels: tuple[str, str]) -> None:
         super().__init__()
@@ -217,18 +225,19 @@ class DualPlot(pg.PlotWidget):
 
     def set_normalised(self, on: bool) -> None:
         self.normalised = on
+        # short: a plot 230 px high at 1280x720 cut the whole sentence; the check box's tooltip has it
+        self.getPlotItem().getAxis("left").setLabel("min–max, 0..1" if on else None)
 
     def show_data(self, a: np.ndarray, b: np.ndarray, cursor: int, n: int) -> None:
         pi = self.getPlotItem()
         if self.normalised:
-            a = a / max(float(np.abs(a).max()) if a.size else 0.0, 1e-12)
-            b = b / max(float(np.abs(b).max()) if b.size else 0.0, 1e-12)
+            a, b = min_max(a), min_max(b)
         self.curve_a.setData(np.arange(a.size), a)
         self.curve_b.setData(np.arange(b.size), b)
         pi.setXRange(0, max(X_STEP, int(np.ceil((n + 1) / X_STEP)) * X_STEP), padding=0)
         for vb, y in ((pi.vb, a), (self.vb_b, b)):
             if self.normalised:
-                vb.setYRange(min(0.0, float(y.min()) if y.size else 0.0), 1.0, padding=0.05)
+                vb.setYRange(0.0, 1.0, padding=0.05)
             elif y.size:
                 lo, hi = float(y.min()), float(y.max())
                 span = max(hi - lo, abs(hi) * 0.1, 1e-6)
@@ -288,11 +297,11 @@ class CompareWindow(QMainWindow):
         self.seed_box.setToolTip("env seed of both agents; Reset restarts both on it")
         tb.addWidget(self.seed_box)
         tb.addSeparator()
-        self.norm_box = QCheckBox("normalised")
+        self.norm_box = QCheckBox("normalised (min–max)")
         self.norm_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.norm_box.setToolTip(
             "off: A on the left axis, B on the right axis, each on its own scale; "
-            "on: each divided by its largest value so far, both on 0..1"
+            f"on: each {NORMALISATION} (lowest 0, highest 1), both on one axis, so their shapes compare (N)"
         )
         self.norm_box.toggled.connect(self._normalised_toggled)
         tb.addWidget(self.norm_box)
@@ -341,16 +350,7 @@ class CompareWindow(QMainWindow):
             names_without = [f"{n} ({s.algo})" for n, s in (("A", a), ("B", b)) if not s.has_motivation]
             self.statusBar().showMessage(f"no intrinsic motivation: {', '.join(names_without)}", 8000)
 
-        for key, slot in (
-            ("Space", lambda: self.command.emit("toggle", None)),
-            ("Right", lambda: self.command.emit("step", None)),
-            ("Left", lambda: self.seek(self.cursor - 1)),
-            ("R", self._reset),
-        ):
-            act = QAction(self)
-            act.setShortcut(QKeySequence(key))
-            act.triggered.connect(slot)
-            self.addAction(act)
+        self._build_menu()
 
         self.thread = QThread()
         self.worker = CompareWorker(comparison)
@@ -367,6 +367,42 @@ class CompareWindow(QMainWindow):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._draw)
         self.timer.start(1000 // 30)
+
+    def _build_menu(self) -> None:
+        """The controls as a menu with their keys (issue 27 item 7: there was no menu, no speed key and no
+        key to close the window)."""
+        menu = self.menuBar().addMenu("&Compare")
+        entries = (
+            ("Play / pause", ("Space",), lambda: self.command.emit("toggle", None)),
+            ("Step", ("Right",), lambda: self.command.emit("step", None)),
+            ("Step back", ("Left",), lambda: self.seek(self.cursor - 1)),
+            ("Reset on the seed", ("R",), self._reset),
+            (None, (), None),
+            ("Faster", ("+", "="), lambda: self._bump_speed(1)),
+            ("Slower", ("-",), lambda: self._bump_speed(-1)),
+            ("Normalised plots (min–max)", ("N",), lambda: self.norm_box.toggle()),
+            (None, (), None),
+            ("Close", ("Ctrl+W", "Esc"), self.close),
+        )
+        self.menu_actions: dict[str, QAction] = {}
+        for text, keys, slot in entries:
+            if text is None:
+                menu.addSeparator()
+                continue
+            act = QAction(text, self)
+            act.setShortcuts([QKeySequence(k) for k in keys])
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            self.addAction(act)
+            self.menu_actions[text] = act
+
+    def _bump_speed(self, d: int) -> None:
+        """One step along the speed list (0.25x … 4x, then max), as the main window's +/−."""
+        i = self.speed_box.currentIndex() + d
+        if 0 <= i < self.speed_box.count():
+            self.speed_box.setCurrentIndex(i)
+            self.statusBar().showMessage(f"speed {self.speed_box.currentText()}", 2000)
 
     # -- controls -----------------------------------------------------------------------------------------
     def play(self, n: int | None = None) -> None:

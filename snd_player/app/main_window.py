@@ -34,6 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from snd_player.app.drive import Drive
+from snd_player.app.loading import run_beside
 from snd_player.app.playback import MIN_FRAME_S as MIN_FRAME_S  # re-exported: the frame tests read it here
 from snd_player.app.playback import PLAYOUT_FRAME_S as PLAYOUT_FRAME_S
 from snd_player.app.playback import Playback
@@ -110,6 +111,9 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         self._initial_seed = seed
         self._initial_greedy = greedy
         self.checkpoint: Path | None = None
+        self.device = "cpu"  # torch device for the networks of the sessions this window loads
+        self.loading: Path | None = None  # the checkpoint being loaded beside the GUI thread
+        self._closing = False
         self._scenes: list = []
         self.frame_sync = FrameSync(self)
         self.rescale = RescaleBudget()  # plot axes that may move in the frame being drawn (draw_now)
@@ -202,25 +206,65 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         from trainer.checkpoint import CheckpointError
         from trainer.envs import EnvError
 
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        if self.loading is not None:  # a second open while one loads: the first one wins
+            self.statusBar().showMessage(f"still loading {self.loading.name}: wait for it to open", 5000)
+            return False
         try:
-            session = Session.from_checkpoint(
-                path, seed=self.seed_box.value(), greedy=self.greedy_box.isChecked()
-            )
+            session = self.load_session(path)
         except (CheckpointError, EnvError, OSError) as e:
-            QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Cannot open checkpoint", str(e))
             return False
         except Exception as e:  # noqa: BLE001 - whatever else breaks, the window keeps what it had open
-            QApplication.restoreOverrideCursor()
             first = str(e).splitlines()[0] if str(e) else ""
             QMessageBox.critical(self, "Cannot open checkpoint", f"{path}: {type(e).__name__}: {first}")
             return False
-        QApplication.restoreOverrideCursor()
-        # the first checkpoint plays at once; another one opened while paused stays paused
-        self.set_session(session, autoplay=self.session is None or self.playing)
+        if self._closing:  # the window was closed while the checkpoint loaded
+            session.close()
+            return False
+        # the first checkpoint plays at once; another one opened while paused stays paused, on its first frame
+        autoplay = self.session is None or self.playing
+        self.set_session(session, autoplay=autoplay)
+        if not autoplay:
+            self.step()
         self._add_recent(Path(path))
         return True
+
+    def load_session(self, path: str | Path, loader=None) -> Session:
+        """Build a session from ``path`` beside the GUI thread (snd_player.app.loading) while the window
+        says what it is loading and keeps answering; raise what the load raised. ``loader(path)`` replaces
+        ``Session.from_checkpoint`` with this window's seed and greedy setting (the command line's
+        trajectory replay)."""
+        path = Path(path)
+        seed, greedy = self.seed_box.value(), self.greedy_box.isChecked()
+        if loader is None:
+            def loader(p: Path) -> Session:
+                return Session.from_checkpoint(p, seed=seed, greedy=greedy, device=self.device)
+
+        self._set_loading(path)
+        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)  # busy, not blocked: clicks still work
+        try:
+            return run_beside(lambda: loader(path))
+        finally:
+            QApplication.restoreOverrideCursor()
+            self._set_loading(None)
+
+    def _set_loading(self, path: Path | None) -> None:
+        """Say in the status bar (and in the header while nothing is open) what is loading."""
+        self.loading = path
+        if path is None:
+            self.statusBar().clearMessage()
+            self.status_state.setText("▶ playing" if self.playing else "❚❚ paused")
+            self._update_status()
+            if self.session is None and self.header.text().startswith("loading"):
+                self.header.setText("")
+            return
+        text = f"loading {path.name} …"
+        self.statusBar().showMessage(f"{text} (reading the networks and building the game)")
+        self.status_state.setText("⧗ loading")
+        self.status_fps.setText(text)
+        if self.session is None:
+            self.header.setText(f"loading <b>{path.name}</b> … <span style='color:{theme.MUTED}'>{path}</span>")
+            self._show_welcome(False)
 
     def set_session(self, session: Session, autoplay: bool = True) -> None:
         """Show a loaded session: rebuild the panels that depend on the game, start a fresh worker."""
@@ -360,6 +404,7 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
         self._stop_playout()
 
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 - Qt name
+        self._closing = True  # a load still running is dropped when it ends (open_checkpoint)
         self.draw_timer.stop()
         self._stop_playout()
         self.rates_timer.stop()

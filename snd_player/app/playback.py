@@ -316,6 +316,8 @@ class Playback:
         self._fps_draws += 1
 
     def _update_status(self) -> None:
+        if getattr(self, "loading", None) is not None:  # the loading line stays until the session is open
+            return
         speed = speed_label(SPEEDS[self.speed_box.currentIndex()])
         rate = (
             f"draw {self.draw_fps:3.0f} fps · agent {self.steps_per_s:5.1f} steps/s"

@@ -42,6 +42,7 @@ from PyQt6.QtWidgets import (
 )
 
 from snd_player.app.widgets import theme
+from snd_player.app.widgets.export import ExportMenu
 from snd_player.app.widgets.training import TrainingPanel
 from trainer.checkpoint import step_of
 from trainer.runs import MetricsTail, Run, RunError, checkpoint_info, resolve_target, run_of_checkpoint
@@ -50,6 +51,16 @@ if TYPE_CHECKING:
     from snd_player.app.worker import StepBatch
 
 POLL_MS = 1000
+
+
+def why_best(info) -> str:
+    """Why a run's ``best`` checkpoint is best, for the chooser (issue 27 item 7; the rule is
+    trainer.loop.is_new_best)."""
+    if info.score is None:
+        return ("best: no episode had ended when it was written, so no score picked it; with equal scores "
+                "the newest checkpoint is best")  # fmt: skip
+    return (f"best: the highest mean score of the recent episodes when written ({info.score:g}); with equal "
+            "scores the newest checkpoint is best")  # fmt: skip
 
 
 class RunSupport(QObject):
@@ -69,32 +80,39 @@ class RunSupport(QObject):
         self._dead = False  # the session's worker failed because its checkpoint file is gone
         self._bad_rows = 0  # bad metric rows already reported
         self._said = ""  # the last status line of _say_once
+        self.waiting = False  # a run with no checkpoint yet is open: its first one is opened when it appears
         self.compare_windows: list[QWidget] = []
 
         self.panel = TrainingPanel()
+        self.export = ExportMenu(self.panel, "training", self.panel.columns)  # right-click on any of its plots
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(4, 2, 4, 2)
         lay.setSpacing(2)
+        # the chooser has a row of its own and the follow box sits beside the info line: at 1280x720 the
+        # dock is ~330 px wide, and "best (step 4,096) · score 0 · rooms 1" was cut (issue 27 item 6)
         row = QHBoxLayout()
-        row.addWidget(QLabel("checkpoint"))
         self.chooser = QComboBox()
         self.chooser.setToolTip(
             "the run's checkpoints (step, mean score and rooms when written); pick one to play"
         )
         self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.chooser.setMinimumContentsLength(16)
+        self.chooser.view().setTextElideMode(Qt.TextElideMode.ElideNone)  # the open list shows whole labels
         self.chooser.activated.connect(self._chosen)
         row.addWidget(self.chooser, 1)
+        lay.addLayout(row)
+        row = QHBoxLayout()
         self.follow_box = QCheckBox("follow")
         self.follow_box.setToolTip("switch to each newer checkpoint at the next episode boundary (F)")
         self.follow_box.toggled.connect(self.set_follow)
-        row.addWidget(self.follow_box)
-        lay.addLayout(row)
+        row.addWidget(self.follow_box, 0, Qt.AlignmentFlag.AlignTop)
         self.info = QLabel("")
         self.info.setStyleSheet(f"color: {theme.MUTED};")
+        self.info.setWordWrap(True)  # wraps rather than cuts "· following, next: 4,096"
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        lay.addWidget(self.info)
+        row.addWidget(self.info, 1)
+        lay.addLayout(row)
         lay.addWidget(self.panel, 1)
         self.dock = win._dock("Training run", "dock_training", box)
         # a tab beside the feature projection: the curves need height and width, and while a run trains
@@ -132,6 +150,12 @@ class RunSupport(QObject):
 
     def open_run(self, path: str | Path, which: str | None = None) -> bool:
         """Open a run folder's checkpoint (``best`` by default); one-line message box when it cannot."""
+        p = Path(path)
+        if p.is_dir() and which in (None, "best", "latest"):
+            run_dir = p.parent if p.name == "checkpoints" and Run.is_run(p.parent) else p
+            if Run.is_run(run_dir) and Run(run_dir).is_starting():
+                self.wait_for_run(run_dir)
+                return True
         try:
             ckpt, run = resolve_target(path, which)
         except RunError as e:
@@ -142,6 +166,48 @@ class RunSupport(QObject):
             self.win._add_recent(run.path)
         return ok
 
+    def wait_for_run(self, path: str | Path) -> None:
+        """A run whose trainer has just started (no checkpoint yet; issue 27 item 4): show its training panel,
+        say that the player waits, follow it, and open its first checkpoint when a poll finds one. A session
+        already open plays on until then."""
+        win = self.win
+        run = Run(path)
+        self.run, self.tail = run, MetricsTail(run.metrics_path)
+        self._bad_rows, self._gone, self._listed = 0, False, ()
+        self.panel.clear_rows()
+        self.waiting = True
+        self.set_follow(True)
+        if win.session is None:
+            win.header.setText(
+                f"waiting for the first checkpoint of <b>{run.path.name}</b> "
+                f"<span style='color:{theme.MUTED}'>(the trainer writes one when its first update ends; "
+                "this window opens it then)</span>"
+            )
+            win._show_welcome(False)
+            win.status_state.setText("⧗ waiting")
+            win.status_fps.setText(f"waiting for {run.path.name}'s first checkpoint")
+        self.dock.show()
+        self.dock.raise_()
+        win._add_recent(run.path)
+        self._say_once(f"{run.path.name} has no checkpoint yet: waiting for its first one", 0)
+        self.timer.start(POLL_MS)
+        self.poll()
+
+    def _open_first(self, path: Path) -> None:
+        """The waited-for run's first checkpoint is out: open it (a hand-opened checkpoint since then wins)."""
+        if not self.waiting:
+            return
+        if self.win.loading is not None:  # an open by hand is loading: the next poll tries again
+            return
+        self.waiting = False
+        if not self.win.open_checkpoint(path):
+            self.waiting = True
+            return
+        left = self.win.frames_left()  # `--frames N` given while waiting: N frames from the first one on
+        if left is not None:
+            self.win.play(left)
+        self.win.statusBar().showMessage(f"{path.parent.parent.name}: its first checkpoint is out, playing it", 8000)
+
     # -- the open session ---------------------------------------------------------------------------------
     def _on_session(self) -> None:
         session = self.win.session
@@ -150,6 +216,7 @@ class RunSupport(QObject):
         self.pending = None
         self._switching = False
         self._dead = False
+        self.waiting = False
         if self.win.worker is not None:
             self.win.worker.worker.batch_ready.connect(self._on_batch)
             self.win.worker.worker.failed.connect(self._on_worker_failed)
@@ -225,7 +292,10 @@ class RunSupport(QObject):
         if listed != self._listed:
             self._listed = listed
             self._fill_chooser()
-        if self.follow and not self._switching:
+        if self.waiting:
+            if steps or best is not None:
+                QTimer.singleShot(0, lambda p=steps[-1] if steps else best: self._open_first(p))
+        elif self.follow and not self._switching:
             self._follow(steps)
         self._update_info()
 
@@ -270,8 +340,10 @@ class RunSupport(QObject):
                 pass
         self.chooser.blockSignals(True)
         self.chooser.clear()
-        for info in infos:
+        for i, info in enumerate(infos):
             self.chooser.addItem(info.label, str(info.path))
+            tip = f"{info.label}\n{why_best(info)}" if info.is_best else info.label  # the whole label when cut
+            self.chooser.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.chooser.blockSignals(False)
         self._select_current()
 
@@ -296,7 +368,9 @@ class RunSupport(QObject):
             follow = " · following" + (
                 f", next: {step_of(self.pending):,}" if self.pending is not None else ""
             )
-        self.info.setText(f"{self.run.path.name}: {n} updates, {last}{playing}{follow}")
+        text = f"{self.run.path.name}: {n} updates, {last}{playing}{follow}"
+        self.info.setText(text)
+        self.info.setToolTip(text)
 
     def _chosen(self, index: int) -> None:
         path = self.chooser.itemData(index)
@@ -335,7 +409,6 @@ class RunSupport(QObject):
             QTimer.singleShot(0, self._switch)  # not from inside the worker's signal: set_session replaces it
 
     def _switch(self) -> None:
-        from snd_player.core.session import Session
         from trainer.checkpoint import CheckpointError
         from trainer.envs import EnvError
 
@@ -344,20 +417,32 @@ class RunSupport(QObject):
             self._switching = False
             return
         win = self.win
-        try:
-            session = Session.from_checkpoint(
-                path, seed=win.seed_box.value(), greedy=win.greedy_box.isChecked()
-            )
-        except (CheckpointError, EnvError, OSError) as e:
+        if win.loading is not None:  # an open by hand is loading: it wins, the next poll finds this again
             self._switching = False
-            win.statusBar().showMessage(f"following: cannot open {path.name}: {str(e).splitlines()[0]}", 8000)
             return
         playing = win.playing or self._dead
+        # the episode is over: its last frame stays on screen while the next checkpoint loads beside the GUI
+        # thread (the old session must not play into a new episode meanwhile)
+        win.command.emit("pause", None)
+        try:
+            session = win.load_session(path)
+        except (CheckpointError, EnvError, OSError) as e:
+            self._switching = False
+            if playing:
+                win.command.emit("play" if win.frames_left() is None else "run", win.frames_left())
+            win.statusBar().showMessage(f"following: cannot open {path.name}: {str(e).splitlines()[0]}", 8000)
+            return
         win.stop_worker()  # its last batches are counted before the rest of a play(n) is worked out
         left = win.frames_left()  # --frames N --follow: N frames in all, over every switch
+        if win._closing or not self.follow:  # closed, or follow turned off, while it loaded
+            session.close()
+            self._switching = False
+            return
         win.set_session(session, autoplay=playing and left is None)
         if left:
             win.play(left)
+        elif not playing and left is None:
+            win.step()  # paused: the new checkpoint's first frame in every panel
         try:
             label = checkpoint_info(path).label
         except (ValueError, OSError):  # moved or pruned since it was loaded

@@ -72,12 +72,13 @@ def header_html(meta: dict[str, Any], path: Path | None) -> str:
     steps = meta.get("global_step")
     steps_s = f"{int(steps):,} steps trained" if isinstance(steps, int | float) else "steps unknown"
     date = str(meta.get("created", ""))[:10] or "date unknown"
-    sep = f"<span style='color:{theme.MUTED}'>&nbsp;· </span>"
-    # <nobr> per segment: a narrow window wraps between segments, never inside "MontezumaRevenge-v5"
+    dot = f"<span style='color:{theme.MUTED}'>·</span>&nbsp;"
+    # <nobr> per segment, its "· " inside it: a narrow window wraps between segments, never inside
+    # "MontezumaRevenge-v5", and a line never ends in a lone "·" (issue 27 item 6)
     return (
-        f"<nobr><span style='font-size:13pt; font-weight:700; color:{theme.ACCENT}'>{algo}</span></nobr>{sep}"
-        f"<nobr><span style='font-size:12pt'>{env}</span></nobr>{sep}<nobr>{steps_s}</nobr>{sep}"
-        f"<nobr>{date}</nobr>"
+        f"<nobr><span style='font-size:13pt; font-weight:700; color:{theme.ACCENT}'>{algo}</span></nobr> "
+        f"<nobr>{dot}<span style='font-size:12pt'>{env}</span></nobr> <nobr>{dot}{steps_s}</nobr> "
+        f"<nobr>{dot}{date}</nobr>"
     )
 
 

@@ -75,13 +75,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _parse_speed(text: str) -> float:
-    from snd_player.app.worker import SPEEDS
+SPEED_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0, 0.0)
+"""snd_player.core.stepper.SPEEDS, written out: checking ``--speed`` must not import torch (a test holds them
+equal)."""
 
-    v = 0.0 if text.strip().lower() in ("max", "0") else float(text.rstrip("x"))
-    if v not in SPEEDS:
+
+def _parse_speed(text: str) -> float:
+    try:
+        v = 0.0 if text.strip().lower() in ("max", "0") else float(text.rstrip("x"))
+    except ValueError:
+        v = -1.0
+    if v not in SPEED_CHOICES:
         raise SystemExit(f"snd-player: --speed must be one of 0.25, 0.5, 1, 2, 4, max (got {text})")
     return v
+
+
+def check_paths(args: argparse.Namespace) -> str | None:
+    """The one-line reason a path argument cannot work, found with the file system alone: called before
+    torch and PyQt6 are imported (seconds on a cold start), so a typo is answered at once (issue 27 item 3)."""
+    if args.checkpoint is not None:
+        p = Path(args.checkpoint)
+        if not p.exists():
+            kind = "checkpoint" if p.suffix == ".safetensors" else "checkpoint or run folder"
+            return f"{p}: no such file or folder (expected an snd {kind})"
+    if args.trajectory is not None and not args.trajectory.is_file():
+        return f"{args.trajectory}: no such trajectory file"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +137,10 @@ def player_main(argv: list[str]) -> int:
     if problem:  # Qt would abort with a message naming one library of several
         print(f"snd-player: {problem}", file=sys.stderr)
         return 2
+    problem = check_paths(args)  # still before torch and PyQt6 (the Qt check only loads system libraries)
+    if problem:
+        print(f"snd-player: {problem}", file=sys.stderr)
+        return 2
 
     if args.screenshot is not None and args.frames is None:
         args.frames = 60
@@ -127,7 +150,6 @@ def player_main(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
 
     from snd_player.app.main_window import DEMO_CHECKPOINT
-    from snd_player.core.session import Session
     from trainer.checkpoint import CheckpointError
     from trainer.envs import EnvError
 
@@ -141,6 +163,13 @@ def player_main(argv: list[str]) -> int:
         if picked is not None and len(picked) != 1:  # cancelled, or two to compare
             return _compare(picked, args) if picked else 0
         ckpt = picked[0] if picked else ckpt
+    wait_run = None  # a run whose trainer just started: the window waits for its first checkpoint
+    if ckpt is not None and ckpt.is_dir() and args.which in (None, "best", "latest"):
+        from trainer.runs import Run
+
+        run_dir = ckpt.parent if ckpt.name == "checkpoints" and Run.is_run(ckpt.parent) else ckpt
+        if Run.is_run(run_dir) and Run(run_dir).is_starting() and args.trajectory is None:
+            wait_run, ckpt = run_dir, None
     if ckpt is not None and (ckpt.is_dir() or args.which is not None):
         from trainer.runs import RunError, resolve_target
 
@@ -149,33 +178,10 @@ def player_main(argv: list[str]) -> int:
         except RunError as e:
             print(f"snd-player: {e}", file=sys.stderr)
             return 2
-    session = None
     if args.trajectory is not None and ckpt is None:
         print("snd-player: --trajectory needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
         return 2
-    if ckpt is not None:
-        from snd_player.core.trajectory import TrajectoryError
-
-        try:
-            if args.trajectory is not None:  # the file's seed, env dynamics and actions
-                from snd_player.core.trajectory import load, open_replay
-                from trainer.agent import load_agent
-
-                traj = load(args.trajectory)
-                agent = load_agent(ckpt, device=args.device)
-                session = open_replay(agent, traj, ckpt, str(args.trajectory), greedy=args.greedy)
-                args.seed = traj.seed
-                if args.frames is not None:  # the file's end pauses the window anyway
-                    args.frames = min(args.frames, len(traj))
-            else:
-                session = Session.from_checkpoint(
-                    ckpt, seed=args.seed, greedy=args.greedy, device=args.device
-                )
-        except (CheckpointError, EnvError, TrajectoryError, OSError) as e:
-            # a terminal or a script sees why, and no window opens behind an error dialog
-            print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-            return 2
-    elif args.screenshot is not None:
+    if ckpt is None and wait_run is None and args.screenshot is not None:
         print("snd-player: --screenshot needs a checkpoint (none given and no bundled demo)", file=sys.stderr)
         return 2
 
@@ -184,6 +190,7 @@ def player_main(argv: list[str]) -> int:
     from snd_player.app.main_window import MainWindow
     from snd_player.app.widgets.theme import apply_dark_theme
     from snd_player.app.worker import SPEEDS
+    from snd_player.core.trajectory import TrajectoryError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("snd-player")
@@ -191,12 +198,44 @@ def player_main(argv: list[str]) -> int:
     apply_dark_theme(app)
     # the session steps in a child process: the window's own GIL is left to drawing (60 frames a second)
     win = MainWindow(seed=args.seed, greedy=args.greedy, session_process=True)
+    win.device = args.device
     win.resize(w, h)
     win.set_view_mode(args.view)
     win.set_speed(0.0 if args.screenshot is not None else speed)
+    session = None
+    if ckpt is not None:
+        # the window is up at once and says what it loads; the networks and the game are built beside it
+        loader = None
+        if args.trajectory is not None:  # the file's seed, env dynamics and actions
+            from snd_player.core.trajectory import load, open_replay
+            from trainer.agent import load_agent
+
+            def loader(path: Path):
+                traj = load(args.trajectory)
+                agent = load_agent(path, device=args.device)
+                args.seed = traj.seed
+                if args.frames is not None:  # the file's end pauses the window anyway
+                    args.frames = min(args.frames, len(traj))
+                return open_replay(agent, traj, path, str(args.trajectory), greedy=args.greedy)
+
+        win.show()
+        try:
+            session = win.load_session(ckpt, loader=loader)
+        except (CheckpointError, EnvError, TrajectoryError, OSError) as e:
+            # a terminal or a script sees why, and no window stays open behind an error dialog
+            win.close()
+            print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+            return 2
+        if win._closing:  # closed while it loaded
+            session.close()
+            return 0
     win.show()
     if args.follow:
         win.runs.set_follow(True)
+    if wait_run is not None:
+        win.runs.wait_for_run(wait_run)
+        if args.frames is not None:  # counted from the first checkpoint on
+            win.play(args.frames)
     if session is not None:
         win.set_session(session, autoplay=args.frames is None)
         if args.screenshot is None:  # a scripted grab is not the user opening a file

@@ -22,8 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Two agents side by side on the same env seed, in lock step, with their intrinsic "
         "motivation and V_int in shared plots.",
     )
-    p.add_argument("a", type=Path, help="checkpoint file or run folder (its best checkpoint)")
-    p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint)")
+    p.add_argument("a", type=Path, help="checkpoint file or run folder (its best checkpoint, or --checkpoint)")
+    p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint, or --checkpoint)")
+    p.add_argument(
+        "--checkpoint",
+        dest="which",
+        default=None,
+        help="of each run folder: best (default: the highest recent score, ties to the newest), latest or a "
+        "step number",
+    )
     p.add_argument(
         "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed of both (default 0)"
     )
@@ -62,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         traj = None if args.trajectory is None else load(args.trajectory)
         if traj is not None:  # the file's steps, then a pause (Play goes on with each agent's own actions)
             args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
-        cmp = Comparison.open(args.a, args.b, seed=args.seed, greedy=args.greedy, trajectory=traj)
+        cmp = Comparison.open(
+            args.a, args.b, seed=args.seed, greedy=args.greedy, trajectory=traj, which=args.which
+        )
     except (CompareError, RunError, CheckpointError, EnvError, TrajectoryError, OSError) as e:
         print(f"snd-player compare: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2

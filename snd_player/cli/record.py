@@ -129,6 +129,14 @@ def _fail(msg: str) -> int:
     return 2
 
 
+def _write_error(out: Path, e: BaseException) -> str:
+    """The one line for a recording that failed: a full disk is named as such (the encoder's own message
+    names its hidden ``.part.mp4`` temp file), the same for one agent, an evolution and ``--compare``."""
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return f"{out}: no space left on device; nothing was written (the partial video was removed)"
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--compare" in argv:  # two agents side by side: snd_player.media.compare_video
@@ -234,11 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snd-player record: interrupted; {args.out} was not written", file=sys.stderr)
         return 130
     except (RecordError, OSError) as e:
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:  # the encoder names its hidden temp file
-            return _fail(
-                f"{args.out}: no space left on device; nothing was written (the partial video was removed)"
-            )
-        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return _fail(_write_error(args.out, e))
     finally:
         session.close()
     w, h = recorder.size or (0, 0)
@@ -338,7 +342,7 @@ def evolution_main(argv: list[str]) -> int:
     except (CheckpointError, EnvError) as e:
         return fail(str(e).splitlines()[0])
     except (RecordError, OSError) as e:
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return fail(_write_error(args.out, e))
     w, h = recorder.size or (0, 0)
     print(
         f"{args.out}: {len(chosen)} checkpoints, {recorder.frames} frames, {w}x{h}, "
@@ -432,7 +436,7 @@ def compare_main(argv: list[str]) -> int:
         print(f"snd-player record: interrupted; {args.out} was not written", file=sys.stderr)
         return 130
     except (RecordError, OSError) as e:
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return fail(_write_error(args.out, e))
     finally:
         cmp.close()
         del cmp  # the emulators must go before interpreter teardown, or nanobind reports them as leaks

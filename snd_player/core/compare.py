@@ -24,11 +24,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from snd_player.core.timeline import EpisodeTimeline, RoomStats
 
 if TYPE_CHECKING:
     from snd_player.core.session import Session, StepRecord
 
+
+
+def min_max(y: np.ndarray) -> np.ndarray:
+    """``y`` shifted and scaled to 0..1 (its minimum to 0, its maximum to 1); a flat curve sits at 0.5.
+
+    The "normalised" view of the compare window and of ``record --compare`` (issue 27 item 7): divided by
+    their maxima, V_int of 5.1 ± 0.1 and 38 ± 0.5 were two flat lines near 1; min–max keeps each shape."""
+    y = np.asarray(y, np.float64)
+    if not y.size:
+        return y
+    lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+    if not hi - lo > 1e-12:
+        return np.full_like(y, 0.5)
+    return (y - lo) / (hi - lo)
 
 class CompareError(ValueError):
     """Two checkpoints that cannot be compared; the message is one line."""
@@ -106,15 +122,17 @@ class Comparison:
         greedy: bool = False,
         device: str = "cpu",
         trajectory: Any = None,
+        which: str | None = None,
     ) -> Comparison:
-        """Both sessions from checkpoint files or run folders; raises CompareError, RunError,
-        CheckpointError or EnvError, each with one line. With a ``trajectory`` both play its actions on its
-        seed first (TrajectoryError when it is not of their game)."""
+        """Both sessions from checkpoint files or run folders (``which`` of each folder: best by default,
+        latest or a step number; a file is itself); raises CompareError, RunError, CheckpointError or
+        EnvError, each with one line. With a ``trajectory`` both play its actions on its seed first
+        (TrajectoryError when it is not of their game)."""
         from snd_player.core.session import Session
         from trainer.runs import resolve_target
 
-        pa, _ = resolve_target(a)
-        pb, _ = resolve_target(b)
+        pa, _ = resolve_target(a, which if Path(a).is_dir() else None)
+        pb, _ = resolve_target(b, which if Path(b).is_dir() else None)
         check_same_game(pa, pb)
 
         def side(path: Path) -> Session:

@@ -16,7 +16,7 @@ import numpy as np
 from PyQt6.QtCore import QPointF, QRect, QRectF, Qt
 from PyQt6.QtGui import QColor, QImage, QPainter, QPen
 
-from snd_player.core.compare import Comparison, PairRecord, PairTimeline, side_label
+from snd_player.core.compare import Comparison, PairRecord, PairTimeline, min_max, side_label
 from snd_player.media import theme
 from snd_player.media.dashboard import ensure_gui_app
 from snd_player.media.painting import (
@@ -136,7 +136,7 @@ class CompareRenderer:
         p.drawRect(panel.adjusted(0, 0, -1, -1))
         p.setFont(self._f_title)
         p.setPen(QColor(theme.TEXT))
-        mode = "each divided by its largest value" if self.normalised else "A left axis, B right axis"
+        mode = "each min–max over the episode so far" if self.normalised else "A left axis, B right axis"
         p.drawText(panel.adjusted(10, 3, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, title)
         p.setFont(self._f_tick)
         p.setPen(QColor(theme.MUTED))
@@ -144,8 +144,7 @@ class CompareRenderer:
             panel.adjusted(0, 5, -10, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, mode
         )
         if self.normalised:
-            a = a / max(float(np.abs(a).max()) if a.size else 0.0, 1e-12)
-            b = b / max(float(np.abs(b).max()) if b.size else 0.0, 1e-12)
+            a, b = min_max(a), min_max(b)
             ra = rb = data_range(a, b, np.array([0.0, 1.0]))
         else:
             ra, rb = data_range(a), data_range(b)

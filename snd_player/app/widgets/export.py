@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QFileDialog, QMenu, QWidget
+from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 Columns = Callable[[], dict[str, np.ndarray]]
 """The panel's data as named columns of equal length (what the CSV holds)."""
@@ -27,15 +27,22 @@ def write_csv(path: str | Path, columns: dict[str, np.ndarray]) -> int:
     return n
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
 class ExportMenu:
-    """A context menu on a panel with "Save image (PNG)…" and, given ``columns``, "Save data (CSV)…"."""
+    """A context menu on a panel with "Save image (PNG)…" and, given ``columns``, "Save data (CSV)…".
+
+    The menu is asked for by the widget itself, not its viewport: a graphics view hands the viewport's
+    context-menu event to its own ``event()``, which looks at the view's policy (set on the viewport, as
+    before issue 27, no menu opened on the plots). A panel of several plots (the training panel) gets the
+    event from a child plot that ignores it (its pyqtgraph menu is off)."""
 
     def __init__(self, widget: QWidget, name: str, columns: Columns | None) -> None:
         self.widget, self.name, self.columns = widget, name, columns
-        # a graphics view gets its mouse through the viewport, which is where the context menu event lands
-        target = widget.viewport() if hasattr(widget, "viewport") else widget
-        target.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        target.customContextMenuRequested.connect(lambda pos: self.menu().exec(target.mapToGlobal(pos)))
+        self.said = ""  # the last line said about a save (also shown in the window's status bar)
+        widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        widget.customContextMenuRequested.connect(lambda pos: self.menu().exec(widget.mapToGlobal(pos)))
 
     def menu(self) -> QMenu:
         menu = QMenu(self.widget)
@@ -49,8 +56,39 @@ class ExportMenu:
             self.widget, title, str(Path.cwd() / f"{self.name}{suffix}"), filt
         )
         if out:
-            path = Path(out) if Path(out).suffix else Path(out).with_suffix(suffix)
-            self.save_png(path) if suffix == ".png" else self.save_csv(path)
+            self.save(Path(out) if Path(out).suffix else Path(out).with_suffix(suffix))
+
+    def save(self, path: str | Path) -> bool:
+        """Save by the name's ending: ``.csv`` the data, an image ending the picture; anything else is said
+        (a ``.csv`` typed into "Save image" wrote nothing and said nothing)."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".csv":
+                if self.columns is None:
+                    return self._say(f"{path.name}: the {self.name} panel has no data to save as CSV; "
+                                     "save it as an image (.png)", ok=False)  # fmt: skip
+                n = self.save_csv(path)
+                return self._say(f"saved {n} rows of {self.name} to {path}", ok=True)
+            if suffix not in IMAGE_SUFFIXES:
+                return self._say(
+                    f"{path.name}: expected a name ending .png (image) or .csv (data)", ok=False
+                )
+            if not self.save_png(path):
+                return self._say(f"could not write {path}", ok=False)
+        except OSError as e:
+            return self._say(f"could not write {path}: {e.strerror or e}", ok=False)
+        return self._say(f"saved {path}", ok=True)
+
+    def _say(self, text: str, ok: bool) -> bool:
+        self.said = text
+        win = self.widget.window()
+        bar = getattr(win, "statusBar", None)
+        if callable(bar):
+            bar().showMessage(text, 8000)
+        elif not ok:
+            QMessageBox.warning(self.widget, "Save", text)
+        return ok
 
     def save_png(self, path: str | Path) -> bool:
         return self.widget.grab().save(str(path))

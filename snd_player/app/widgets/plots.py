@@ -52,6 +52,11 @@ class RescaleBudget:
 UNLIMITED = RescaleBudget()
 
 
+LEGEND_HEADROOM = 0.75
+"""Space above the r_int curve's highest point, as a share of its span: the top 40 % of the plot stays free
+for the legend (1 / 1.75 = 57 % of the height holds the data)."""
+
+
 class StickyRange:
     """An expand-only y range with headroom, reset at each episode, so axes rarely need redrawing."""
 
@@ -270,7 +275,9 @@ class IntrinsicPlot(_Follow, pg.GraphicsLayoutWidget):
         legend.addItem(pg.PlotDataItem(pen=dash), "room change")
         self.note = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
         self.p_r.addItem(self.note, ignoreBounds=True)
-        self.range_r = StickyRange(include_zero=True)
+        # headroom for the legend in the top right: RND's r_int sits at 1.0 (normalised), which with the
+        # usual 30 % ran under the legend at 1280x720 (issue 27 item 6)
+        self.range_r = StickyRange(headroom=LEGEND_HEADROOM, include_zero=True)
         self.range_e = StickyRange(include_zero=True)
         self._changes: np.ndarray = np.zeros(0)
         self.enabled = True

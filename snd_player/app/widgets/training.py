@@ -38,7 +38,7 @@ PLOTS: tuple[tuple[str, tuple[tuple[str, str, str, bool], ...]], ...] = (
         ),
     ),
     (
-        "motivation",
+        "loss",  # "motivation: predictor target" was cut at 1280x720 (issue 27 item 6)
         (("loss_predictor", "predictor", theme.ERROR, False), ("loss_target", "target", "#e599f7", False)),
     ),
     ("speed", (("steps_per_s", "steps/s", theme.TEXT, False),)),
@@ -149,6 +149,13 @@ class TrainingPanel(QWidget):
             m.setVisible(step is not None)
             if step is not None:
                 m.setValue(step)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The rows drawn, for right-click → Save data (CSV): one column per curve, NaN where an
+        update has no value."""
+        return {"global_step": np.asarray(self.steps, np.float64)} | {
+            k: np.asarray(v, np.float64) for k, v in self.values.items()
+        }
 
     def curve_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) handed to the curve of ``key`` (rows without that value are left out)."""
