@@ -190,6 +190,8 @@ def test_pip_install_resolves_on_python_3_12_and_3_13() -> None:
         ("3.13", "x86_64-manylinux_2_28"),
         ("3.13", "aarch64-apple-darwin"),
     ]
+    _uv()  # once, before the threads: uv.find_uv_bin reads sysconfig, whose first read is not thread-safe
+    # (three threads at once got None for EXE: "can only concatenate str (not NoneType)", a flaky failure)
     with ThreadPoolExecutor(len(targets)) as pool:
         linux312, linux313, mac313 = pool.map(lambda t: _resolve(*t), targets)
     for pins in (linux312, linux313, mac313):
