@@ -288,7 +288,7 @@ def test_a_bad_number_on_the_trainer_command_line_is_one_line(tmp_path, capsys, 
 
 @pytest.mark.parametrize("value", [str(2**70), "-1", "٣", "1e400", "nan"])
 def test_a_bad_seed_for_compare_is_one_argparse_error(tmp_path, capsys, value):
-    from snd_player.compare import build_parser
+    from snd_player.cli.compare import build_parser
 
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args(["a", "b", "--seed", value])

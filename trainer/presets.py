@@ -351,6 +351,7 @@ SOURCES: dict[str, Callable[[Ctx], Source]] = {
 OPERATIONAL = frozenset({
     "run_dir", "device", "seed", "resume", "restart", "num_workers", "max_minutes", "checkpoint_every",
     "keep_checkpoints", "tensorboard", "progress", "torch_threads", "defaults_version", "env_cfg.env_id",
+    "checkpoint_minutes", "keep_resume_states", "track", "wandb_project", "wandb_entity",
 })  # fmt: skip
 """Config fields that are not hyper-parameters: where and how a run runs, not what it learns."""
 

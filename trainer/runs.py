@@ -28,7 +28,16 @@ from typing import Any
 
 from trainer.checkpoint import CheckpointError, list_checkpoints, read_metadata, step_of
 from trainer.metrics import read_metrics
-from trainer.runfiles import MAX_METRICS_BYTES, RunError, RunFileError, open_regular, parse_row, read_json
+from trainer.runfiles import (
+    MAX_METRICS_BYTES,
+    MAX_ROW_BYTES,
+    RunError,
+    RunFileError,
+    open_regular,
+    parse_json,
+    parse_row,
+    read_json,
+)
 
 __all__ = ["CheckpointInfo", "MetricsTail", "Run", "RunError", "RunFileError", "RunLock", "lock_run_dir"]
 
@@ -254,11 +263,10 @@ class MetricsTail:
             if why is None:
                 rows.append(row)
                 continue
-            try:  # a JSON row that cannot be drawn is reported; a line that is not JSON is skipped quietly
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
+            # a JSON row that cannot be drawn is reported; a line that is not JSON (or nested too deep, or
+            # too long) is skipped quietly
+            obj, not_json = parse_json(line) if len(line) <= MAX_ROW_BYTES else (None, "too long")
+            if not_json is None and isinstance(obj, dict):
                 self.bad_rows.append((self._line, metric_row_problem(obj) or why))
         return rows, restarted
 
