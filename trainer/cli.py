@@ -104,6 +104,14 @@ def _lost_peer(e: BaseException) -> int:
 
 
 def train_main(argv: list[str]) -> int:
+    code = _train(argv)
+    distributed = sys.modules.get("trainer.distributed")  # not imported: no process group was joined
+    if distributed is not None and distributed.joined():  # a torchrun rank; its group destroyed, files closed
+        distributed.end_rank(code)  # no finalisation, where gloo can abort a rank that stopped cleanly (-6)
+    return code
+
+
+def _train(argv: list[str]) -> int:
     from trainer.loop import TrainError, TrainingStopped, train
     from trainer.runs import RunError
 

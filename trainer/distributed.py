@@ -28,9 +28,10 @@ import dataclasses
 import inspect
 import math
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import torch
 import torch.distributed as dist
@@ -100,6 +101,30 @@ def reports_errors() -> bool:
     except ValueError:
         local = 0
     return local == 0 or _joined
+
+
+def joined() -> bool:
+    """True once this process has joined a process group of several ranks (it stays True after
+    :meth:`Distributed.close`)."""
+    return _joined
+
+
+def end_rank(code: int) -> NoReturn:
+    """End a rank of a torchrun job with ``code``, skipping the interpreter's finalisation.
+
+    Objects that still hold the process group (DistributedDataParallel's reducer, a gloo work item with
+    its tensors) can be freed during finalisation, and gloo's C++ threads then call std::terminate: the
+    rank dies with SIGABRT ("terminate called without an active exception") after it wrote its checkpoint
+    and said its line, and torchrun, seeing exit -6, calls the whole job failed. Every file this program
+    writes is closed by then (metrics, TensorBoard, checkpoints, the run lock), so only the standard
+    streams need flushing.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def is_lost_peer(e: BaseException) -> bool:

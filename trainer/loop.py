@@ -640,8 +640,10 @@ class Trainer:
         return " | ".join(parts)
 
     def close(self) -> None:
-        self.envs.close()
-        self.dist.close()
+        try:
+            self.envs.close()
+        finally:
+            self.dist.close()  # whatever the envs did: a rank must not exit with its process group alive
 
 
 def start_notes(cfg: TrainConfig, global_step: int, warms_up: bool) -> list[str]:
