@@ -170,3 +170,29 @@ def test_compare_window_plays_scrubs_and_normalises(qtbot, tiny_run, tiny_run_rn
         y = curve.yData  # min–max (issue 27): lowest 0, highest 1; a flat curve (RND's r_int at 1.0) at 0.5
         assert (y.min(), y.max()) == pytest.approx((0.0, 1.0)) or np.allclose(y, 0.5)
     win.close()
+
+
+def test_record_compare_takes_the_windows_pair_options_and_passes_checkpoint(tiny_run, tiny_run_rnd, tmp_path,
+                                                                             monkeypatch, capsys):  # fmt: skip
+    """`record --compare` and the compare window choose the pair with the same options (one definition);
+    `--checkpoint 32` of two run folders reaches Comparison.open (record --compare had no --checkpoint)."""
+    from snd_player.cli.compare import build_parser
+    from snd_player.cli.record import compare_parser
+    from snd_player.cli.record import main as record_main
+    from snd_player.core.compare import CompareError
+
+    pair = {"which", "seed", "greedy", "trajectory", "normalised"}
+    window = {a.dest for a in build_parser()._actions}
+    video = {a.dest for a in compare_parser()._actions}
+    assert pair <= window and pair <= video
+    seen = {}
+
+    def fake_open(cls, a, b, **kw):
+        seen.update(kw, a=a, b=b)
+        raise CompareError("stop here")
+
+    monkeypatch.setattr(Comparison, "open", classmethod(fake_open))
+    argv = ["--compare", str(tiny_run), str(tiny_run_rnd), "--out", str(tmp_path / "ab.mp4"), "--checkpoint", "32"]
+    assert record_main(argv) == 2
+    assert seen["which"] == "32" and seen["a"] == tiny_run and seen["b"] == tiny_run_rnd
+    assert capsys.readouterr().err.strip() == "snd-player record: error: stop here"

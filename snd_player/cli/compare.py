@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from snd_player.app.compare_window import run_window
-from snd_player.cli.numbers import MAX_SEED, whole_number
+from snd_player.cli.numbers import whole_number
+from snd_player.cli.parsing import add_pair_options
 from snd_player.core.compare import CompareError, Comparison
 
 
@@ -22,31 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Two agents side by side on the same env seed, in lock step, with their intrinsic "
         "motivation and V_int in shared plots.",
     )
-    p.add_argument("a", type=Path, help="checkpoint file or run folder (its best checkpoint, or --checkpoint)")
-    p.add_argument("b", type=Path, help="checkpoint file or run folder (its best checkpoint, or --checkpoint)")
     p.add_argument(
-        "--checkpoint",
-        dest="which",
-        default=None,
-        help="of each run folder: best (default: the highest recent score, ties to the newest), latest or a "
-        "step number",
+        "a", type=Path, help="checkpoint file or run folder (its best checkpoint, or --checkpoint)"
     )
     p.add_argument(
-        "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed of both (default 0)"
+        "b", type=Path, help="checkpoint file or run folder (its best checkpoint, or --checkpoint)"
     )
-    p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument(
-        "--trajectory",
-        type=Path,
-        default=None,
-        help="both play this trajectory file's actions on its seed; the window pauses at its end",
+    add_pair_options(
+        p, trajectory_end="the window pauses at its end", normalised="start with the plots normalised to 0..1"
     )
     p.add_argument("--size", default="1280x720", help="window size WxH (default 1280x720)")
     p.add_argument(
         "--frames", type=whole_number(1, 10**9), default=None, help="play this many pair steps, then pause"
     )
     p.add_argument("--screenshot", type=Path, default=None, help="after --frames, save a PNG and exit")
-    p.add_argument("--normalised", action="store_true", help="start with the plots normalised to 0..1")
     return p
 
 

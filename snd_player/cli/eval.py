@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from snd_player.cli.numbers import MAX_SEED, whole_number
+from snd_player.cli.parsing import OneLineParser
 from snd_player.media.eval import (
     EvalError,
     check_writable,
@@ -21,15 +22,8 @@ from snd_player.media.eval import (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="snd-player eval",
         description="Play N episodes of a checkpoint headless and write score, length, rooms and intrinsic "
         "reward statistics (JSON, plus one CSV row per episode).",

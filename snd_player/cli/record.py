@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from snd_player.cli.numbers import MAX_SEED, finite_number, whole_number
+from snd_player.cli.parsing import OneLineParser, add_pair_options
 from snd_player.media.record import (
     DEFAULT_CRF,
     REAL_TIME_FPS,
@@ -32,15 +33,8 @@ from snd_player.media.record import (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="snd-player record",
         description="Record a video of a checkpoint playing: the game alone, or with the player's panels "
         "(intrinsic motivation, values, policy, rooms). One video frame per agent step.",
@@ -65,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     n = p.add_mutually_exclusive_group()
     n.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="record this many agent steps")
     n.add_argument(
-        "--episodes", type=whole_number(1, 10**6), default=None, help="record this many whole episodes (default 1)"
+        "--episodes",
+        type=whole_number(1, 10**6),
+        default=None,
+        help="record this many whole episodes (default 1)",
     )
     panels = p.add_mutually_exclusive_group()
     panels.add_argument(
@@ -258,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 def evolution_parser() -> argparse.ArgumentParser:
     from snd_player.media.evolution import DEFAULT_SEGMENT_FRAMES
 
-    p = _Parser(
+    p = OneLineParser(
         prog="snd-player record RUN --across-checkpoints",
         description="A run's evolution on video: one segment per checkpoint (or every k-th), same seed, each "
         "labelled with its step, score and rooms.",
@@ -282,7 +279,10 @@ def evolution_parser() -> argparse.ArgumentParser:
         "--scale", type=int, default=None, help="game-frame magnification (default 3 Atari, 1 Procgen)"
     )
     p.add_argument(
-        "--fps", type=finite_number(1, 240), default=REAL_TIME_FPS, help="video frames per second (default 15)"
+        "--fps",
+        type=finite_number(1, 240),
+        default=REAL_TIME_FPS,
+        help="video frames per second (default 15)",
     )
     p.add_argument(
         "--crf", type=whole_number(0, 51), default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default"
@@ -353,7 +353,7 @@ def evolution_main(argv: list[str]) -> int:
 
 # ---- --compare ----------------------------------------------------------------------------------------
 def compare_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="snd-player record --compare",
         description="Record two agents side by side on one seed, in lock step, with their intrinsic reward "
         "and V_int overlaid (the compare window's view).",
@@ -364,21 +364,19 @@ def compare_parser() -> argparse.ArgumentParser:
     n = p.add_mutually_exclusive_group()
     n.add_argument("--frames", type=whole_number(1, 10**9), default=None, help="record this many pair steps")
     n.add_argument(
-        "--episodes", type=whole_number(1, 10**6), default=None, help="record this many pair episodes (default 1)"
-    )
-    p.add_argument(
-        "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed of both (default 0)"
-    )
-    p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument(
-        "--trajectory",
-        type=Path,
+        "--episodes",
+        type=whole_number(1, 10**6),
         default=None,
-        help="both play this trajectory file's actions on its seed; the video ends with it",
+        help="record this many pair episodes (default 1)",
     )
-    p.add_argument("--normalised", action="store_true", help="plots normalised to 0..1 instead of two axes")
+    add_pair_options(
+        p, trajectory_end="the video ends with it", normalised="plots normalised to 0..1 instead of two axes"
+    )
     p.add_argument(
-        "--fps", type=finite_number(1, 240), default=REAL_TIME_FPS, help="video frames per second (default 15)"
+        "--fps",
+        type=finite_number(1, 240),
+        default=REAL_TIME_FPS,
+        help="video frames per second (default 15)",
     )
     p.add_argument(
         "--crf", type=whole_number(0, 51), default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default"
@@ -423,7 +421,12 @@ def compare_main(argv: list[str]) -> int:
             args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
             args.episodes = None
         cmp = Comparison.open(
-            *args.compare, seed=args.seed, greedy=args.greedy, device=args.device, trajectory=traj
+            *args.compare,
+            seed=args.seed,
+            greedy=args.greedy,
+            device=args.device,
+            trajectory=traj,
+            which=args.which,
         )
     except (CompareError, RunError, CheckpointError, EnvError, TrajectoryError, OSError) as e:
         return fail(str(e).splitlines()[0])

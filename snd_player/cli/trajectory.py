@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from snd_player.cli.parsing import OneLineParser
+
 CSV_COLUMNS = (
     "step", "room", "level", "score", "r_int", "error", "v_ext", "v_int", "p_action", "chooser",
     "action", "action_name", "reward", "x", "y", "lives", "frame_hash",
@@ -44,15 +46,8 @@ def signals_csv(steps: list[Any]) -> str:
     return buf.getvalue()
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="snd-player eval",
         description="Play a trajectory file's actions under a checkpoint's networks and write one CSV row per "
         "step: room, level, score, r_int, distillation error, V_ext, V_int, p(action taken), chooser.",
