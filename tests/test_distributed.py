@@ -475,8 +475,8 @@ def test_sigterm_to_the_launcher_stops_every_rank_with_one_line_and_exit_0(tmp_p
     torchrun with that one difference (docs/clusters-exit-status.md)."""
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    launch = [sys.executable, "-m", "trainer.launch", *_torchrun(2)[3:]]
-    p = subprocess.Popen([*launch, *_cli(run, "--total-steps", "100k")], env=env, cwd=tmp_path,
+    launch = [sys.executable, "-m", "trainer.cli", "launch", *_torchrun(2)[3:]]  # = python -m trainer.launch
+    p = subprocess.Popen([*launch, *_cli(run, "--total-steps", "100k")[2:]], env=env, cwd=tmp_path,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 150
@@ -513,3 +513,22 @@ def test_a_rank_whose_interpreter_finalisation_would_abort_still_exits_0(tmp_pat
     assert done.returncode == 0, done.stderr[-3000:]
     assert "exitcode: -6" not in done.stderr
     assert int(list_checkpoints(run / "checkpoints")[-1].stem) == _contiguous(run)[-1]["global_step"] == 128
+
+
+def test_trainer_launch_puts_the_trainer_after_torchruns_options(capsys):
+    """`trainer launch [torchrun options] train [options]` is `python -m trainer.launch [torchrun options]
+    -m trainer.cli train [options]`; without `train`, or with a script of its own, it is one line and 2."""
+    from trainer.cli import main
+    from trainer.launch import LaunchUsageError, torchrun_argv
+
+    assert torchrun_argv(["--nproc-per-node", "8", "--nnodes=2", "train", "--run-dir", "r", "--algo", "sndv"]) == [
+        "--nproc-per-node", "8", "--nnodes=2", "-m", "trainer.cli", "train", "--run-dir", "r", "--algo", "sndv"
+    ]  # fmt: skip
+    assert torchrun_argv(["train"]) == ["-m", "trainer.cli", "train"]
+    for bad in (["--nproc-per-node", "2"], ["--nproc-per-node", "2", "-m", "trainer.cli", "train"]):
+        with pytest.raises(LaunchUsageError):
+            torchrun_argv(bad)
+        assert main(["launch", *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("trainer: error: launch: ") and err.count("\n") == 1
+    assert main(["launch", "--help"]) == 0 and "trainer launch [torchrun options] train" in capsys.readouterr().out

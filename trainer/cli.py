@@ -31,9 +31,11 @@ from trainer.distributed import DistributedError, env_rank, is_lost_peer, report
 from trainer.envs import EnvError
 from trainer.numbers import non_ascii_number
 
-USAGE = """usage: trainer {train,bench,analyze,presets,sweep,report} [options]
+USAGE = """usage: trainer {train,launch,bench,analyze,presets,sweep,report} [options]
 
   train     train PPO with RND / SND-V / SND-STD / SND-VIC (or plain PPO); `trainer train --help`
+  launch    train over several processes or nodes: `trainer launch [torchrun options] train [options]`
+            (torchrun, except that a stop by SIGTERM that every rank survives exits 0: docs/clusters.md)
   bench     env-only and full-training steps/s side by side; `trainer bench --help`
   analyze   t-SNE/PCA of a checkpoint's target features coloured by room; `trainer analyze --help`
   presets   every hyper-parameter a `trainer train` run would use, its value and its source, then exit
@@ -314,6 +316,24 @@ def bench_main(argv: list[str]) -> int:
     return 0
 
 
+def launch_main(argv: list[str]) -> int:
+    """`trainer launch [torchrun options] train [train options]`: python -m trainer.launch with the script
+    filled in (trainer.launch.torchrun_argv)."""
+    from trainer.launch import LAUNCH_USAGE, LaunchUsageError, torchrun_argv
+
+    if not argv or argv[0] in ("-h", "--help"):
+        print(LAUNCH_USAGE)
+        print("torchrun's options: python -m torch.distributed.run --help; the trainer's: trainer train --help")
+        return 0 if argv else 2
+    try:
+        args = torchrun_argv(argv)
+    except LaunchUsageError as e:
+        return _fail(f"launch: {e}")
+    from trainer.launch import main
+
+    return main(args)
+
+
 def presets_main(argv: list[str]) -> int:
     """`trainer presets [train options] [--json]`: the table of trainer.presets, without training."""
     from trainer.presets import as_json, config_from_argv, render, rows
@@ -341,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd, rest = argv[0], argv[1:]
     if cmd == "train":
         return train_main(rest)
+    if cmd == "launch":
+        return launch_main(rest)
     if cmd == "bench":
         return bench_main(rest)
     if cmd == "analyze":
@@ -353,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         return presets_main(rest)
     if cmd in ("sweep", "report"):
         return importlib.import_module(f"trainer.{cmd}").main(rest)
-    return _fail(f"unknown command {cmd!r}; valid: train, bench, analyze, presets, sweep, report")
+    return _fail(f"unknown command {cmd!r}; valid: train, launch, bench, analyze, presets, sweep, report")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,40 @@ exits 0 when every rank exited 0 (the stop was clean: ``--resume`` continues it)
 128 + the signal number, the shell's convention for "ended by that signal", in one line.
 
 Everything else (rendezvous, a rank that fails, the exit status of a finished job) is torchrun's, unchanged.
+
+``trainer launch [torchrun options] train [train options]`` is the same with the script filled in: the
+torchrun options come first, and ``train`` starts the trainer's (:func:`torchrun_argv`).
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+
+LAUNCH_USAGE = (
+    "usage: trainer launch [torchrun options] train [train options], e.g. trainer launch --nproc-per-node 2 "
+    "train --run-dir runs/mr --algo sndv"
+)
+
+
+class LaunchUsageError(ValueError):
+    """A `trainer launch` command line without its `train` part; the message is one line."""
+
+
+def torchrun_argv(argv: list[str]) -> list[str]:
+    """torchrun's arguments for ``trainer launch ARGV``: the options before the first ``train`` are
+    torchrun's; ``train`` and what follows become ``-m trainer.cli train ...`` (the ranks run the trainer
+    with the same Python). ``-m`` or a script among the options is refused: the script is the trainer."""
+    if "train" not in argv:
+        raise LaunchUsageError(f"no `train` after the torchrun options; {LAUNCH_USAGE.removeprefix('usage: ')}")
+    i = argv.index("train")
+    options = argv[:i]
+    if any(a in ("-m", "--module", "--no-python", "--no_python") for a in options):
+        raise LaunchUsageError(
+            "the script is the trainer's: give torchrun's options and then train (no -m or --no-python); "
+            "python -m trainer.launch takes a torchrun command line as it is"
+        )
+    return [*options, "-m", "trainer.cli", *argv[i:]]
 
 
 def main(argv: list[str] | None = None) -> int:
