@@ -69,6 +69,7 @@ def test_table_matches_hand_worked_values(runs: Path, tmp_path: Path) -> None:
     assert c["rnd"]["score"]["iqm"] == pytest.approx([150, 250])
     assert c["ppo"]["score"]["iqm"] == pytest.approx([0, 50 / 3])
     assert c["rnd"]["r_int"]["iqm"] == pytest.approx([0.5, 0.25])  # 0.1..0.4 -> (0.2 + 0.3) / 2
+    assert "r_int" not in c["ppo"]  # PPO has no intrinsic reward: no curve, not a flat 0 (it was one)
 
 
 def test_markdown_embeds_figures_and_says_which_runs_stopped(runs: Path, tmp_path: Path) -> None:

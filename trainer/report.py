@@ -39,6 +39,7 @@ from trainer.sweep import game_name_of_env, sweep_runs
 
 SCORE_WINDOW = 100  # episodes in the running score, as the trainer's recent-score deque
 METRICS = ("score", "rooms", "r_int")
+NO_INTRINSIC = frozenset({"ppo"})  # algos without an intrinsic reward: no r_int curve (their r_int_mean is 0)
 LABELS = {"score": "game score", "rooms": "rooms seen", "r_int": "intrinsic reward (mean)"}
 
 
@@ -228,6 +229,8 @@ def _plot_curves(runs: list[RunData], game: str, points: int, reps: int, seed: i
         mine = [r for r in group if r.algo == algo]
         colour = f"C{n}"
         for ax, metric in zip(axes, METRICS):
+            if metric == "r_int" and algo in NO_INTRINSIC:
+                continue  # a flat 0 would read as a measured intrinsic reward
             vals = np.array([[r.at(metric, int(s)) for s in grid] for r in mine])  # (runs, P)
             iqm, lo, hi = curve(vals, reps, seed)
             data.setdefault(algo, {})[metric] = {"iqm": iqm.tolist(), "lo": lo.tolist(), "hi": hi.tolist()}
@@ -242,6 +245,15 @@ def _plot_curves(runs: list[RunData], game: str, points: int, reps: int, seed: i
             ax.text(0.5, 0.5, f"{game} has no rooms", ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
             continue
+        without = sorted({r.algo for r in group} & NO_INTRINSIC) if metric == "r_int" else []
+        if without and all(r.algo in NO_INTRINSIC for r in group):
+            ax.text(0.5, 0.5, f"{', '.join(without)}: no intrinsic reward", ha="center", va="center",
+                    transform=ax.transAxes)  # fmt: skip
+            ax.set_axis_off()
+            continue
+        if without:
+            ax.text(0.99, 0.98, f"{', '.join(without)}: no intrinsic reward", ha="right", va="top", fontsize=8,
+                    transform=ax.transAxes)  # fmt: skip
         ax.set_title(f"{game}: {LABELS[metric]} (IQM, 95% CI)")
         ax.set_xlabel("agent steps (dotted: where a run stopped early)")
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 5M
