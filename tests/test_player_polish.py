@@ -477,3 +477,48 @@ def test_procgen_buttons_get_readable_names():
     assert procgen_action_name(("LEFT", "UP")) == "LEFT+UP"
     assert procgen_action_name(()) == "NOOP"
     assert procgen_action_name(("D",)) == "FIRE" and procgen_action_name(("a",)) == "BUTTON_A"
+
+
+def test_dashboard_marks_the_steps_a_person_drove(tiny_agent, tiny_checkpoint):  # noqa: F811
+    """A video of a driven episode shows what the window shows: the driven steps as bands behind the time
+    plots, the person's action in the driven colour (status line and policy bar). Before, a driven step
+    looked like the agent's own."""
+    from snd_player.core.timeline import EpisodeTimeline, heat_grid_for
+    from snd_player.media import theme
+    from snd_player.media.dashboard import Dashboard, DashboardInfo
+
+    s = make_session(tiny_agent, tiny_checkpoint, seed=0)
+    try:
+        d = Dashboard(DashboardInfo.from_session(s), (210, 160), scale=3)
+        tl = EpisodeTimeline(0, heat_grid_for(s.env_id))
+        recs = []
+        for t in range(40):
+            rec = s.step(3) if 10 <= t < 20 else s.step()  # steps 10..19: a person's action 3
+            tl.put(rec)
+            recs.append(rec)
+    finally:
+        s.close()
+    assert [r.driven for r in recs] == [10 <= t < 20 for t in range(40)]
+    assert tl.driven_spans() == [(10, 20)]
+    img = d.render(recs[-1], tl).copy()  # an agent step at the end of the episode
+    q = QColor(theme.DRIVEN)
+    pink = np.array([q.blue(), q.green(), q.red()])
+
+    def column_median(plot, step: int) -> np.ndarray:
+        x = int(plot.x_of(float(step), d._x_hi(40)))
+        a = plot.area
+        return np.median(img[a.top() + 2 : a.bottom() - 1, x, :3].astype(int), axis=0)
+
+    for plot in (d._int, d._err, d._val):
+        inside, outside = column_median(plot, 15), column_median(plot, 30)
+        # the band tints the background toward the driven colour; outside it is the plain background
+        assert np.abs(inside - pink).sum() < np.abs(outside - pink).sum() - 40, (plot, inside, outside)
+
+    def pinks(area) -> int:
+        px = img[area.top() : area.bottom() + 1, area.left() : area.right() + 1, :3].astype(int)
+        return int((np.abs(px - pink).sum(-1) < 30).sum())
+
+    L = d.layout
+    assert pinks(L.status) == 0 and pinks(L.policy) == 0  # the agent's own step: nothing in the driven colour
+    img = d.render(recs[15], tl).copy()  # a driven step
+    assert pinks(L.status) > 20 and pinks(L.policy) > 20  # "◆ driven: <action>" and the person's bar

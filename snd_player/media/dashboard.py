@@ -286,11 +286,12 @@ class Dashboard(DashboardPlots, DashboardRooms):
         p.setFont(self._f_mono)
         p.setPen(QColor(theme.TEXT))
         p.drawText(L.status, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "  ·  ".join(parts))
-        p.setPen(QColor(theme.CHOSEN))
+        driven = getattr(rec, "driven", False)  # a person chose this step's action (drive mode), as the window
+        p.setPen(QColor(theme.DRIVEN if driven else theme.CHOSEN))
         p.drawText(
             L.status,
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            rec.action_name + ("  DONE" if rec.done else ""),
+            ("◆ driven: " if driven else "") + rec.action_name + ("  DONE" if rec.done else ""),
         )
 
     def _draw_policy(self, p: QPainter, rec: StepRecord) -> None:
@@ -299,18 +300,23 @@ class Dashboard(DashboardPlots, DashboardRooms):
         w = r.right() - 12 - x0
         top, h = self._policy_rows()
         bar, chosen = QColor(theme.BAR), QColor(theme.CHOSEN)
+        # a driven step: the person's action in the driven colour, the agent's own choice as a chosen bar
+        driven = getattr(rec, "driven", False) and 0 <= rec.agent_action < len(rec.probs)
+        own = rec.agent_action if driven else rec.action
+        person = QColor(theme.DRIVEN)
         p.setPen(self._pen(theme.GRID))
         for v in (0.25, 0.5, 0.75, 1.0):
             x = int(x0 + v * w)
             p.drawLine(x, int(top), x, int(top + h * len(rec.probs)))
         for i, pr in enumerate(rec.probs):
             bw = max(float(pr) * w, 1.0 if pr > 0 else 0.0)
-            p.fillRect(QRectF(x0, top + i * h + h * 0.14, bw, h * 0.72), chosen if i == rec.action else bar)
+            colour = person if driven and i == rec.action else chosen if i == own else bar
+            p.fillRect(QRectF(x0, top + i * h + h * 0.14, bw, h * 0.72), colour)
         # title: the chosen action, its probability and the policy's entropy
         title_x = r.x() + 10 + self._fm_title.horizontalAdvance("policy") + 14
         base = r.y() + 18
         p.setFont(self._f_text)
-        p.setPen(chosen)
+        p.setPen(person if driven else chosen)
         p.drawText(title_x, base, rec.action_name)
         x = title_x + self._fm_text.horizontalAdvance(rec.action_name) + 10
         p.setPen(QColor(theme.TEXT))

@@ -118,6 +118,18 @@ class DashboardPlots:
             else:
                 p.drawPolyline(poly)
 
+    def _driven(self, p: QPainter, plots: tuple[_Plot, ...], tl: EpisodeTimeline, n: int, x_hi: float) -> None:
+        """The steps a person drove (drive mode) as translucent bands behind the curves, as in the window."""
+        spans = tl.driven_spans(n)
+        if not spans:
+            return
+        band = _color(theme.DRIVEN, 60)
+        for plot in plots:
+            a = plot.area
+            for s, e in spans:
+                x0, x1 = float(plot.x_of(s - 0.5, x_hi)), float(plot.x_of(e - 0.5, x_hi))
+                p.fillRect(QRectF(max(x0, a.left()), a.top(), max(x1 - x0, 1.0), a.height()), band)
+
     def _cursor(self, p: QPainter, plot: _Plot, t: int, x_hi: float) -> None:
         x = float(plot.x_of(t, x_hi))
         p.setPen(self._cursor_pen)
@@ -145,6 +157,7 @@ class DashboardPlots:
         rr = data_range(e, include_zero=True)
         self._axes(p, plot, x_hi, lr, None, theme.R_INT, theme.ERROR, x_labels=False)
         self._axes(p, self._err, x_hi, rr, None, theme.ERROR, theme.ERROR)
+        self._driven(p, (plot, self._err), tl, n, x_hi)
         changes = tl.room_changes()
         changes = changes[changes < n]
         if changes.size:
@@ -172,6 +185,7 @@ class DashboardPlots:
         lr = data_range(ve)
         rr = data_range(vi)
         self._axes(p, plot, x_hi, lr, rr, theme.V_EXT, theme.V_INT)
+        self._driven(p, (plot,), tl, n, x_hi)
         self._curve(p, plot, 2, vi, x_hi, rr, theme.V_INT)
         self._curve(p, plot, 3, ve, x_hi, lr, theme.V_EXT, bold=True)
         raw = tl.array("raw_reward")[:n]
