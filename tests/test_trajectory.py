@@ -373,6 +373,27 @@ def test_compare_plays_the_file_on_both_sides_and_records_it(rnd_ckpt, tmp_path)
     assert len(decode(out)) == 10
 
 
+def test_compare_window_says_where_the_trajectory_is_and_when_it_ends(qtbot, rnd_ckpt):
+    """The compare window replaying a file: the status line counts its steps, and at its end the window
+    (not only the terminal) says that Play goes on with each agent's own actions."""
+    from snd_player.app.compare_window import CompareWindow
+    from snd_player.core.compare import Comparison
+
+    traj = random_trajectory(12)
+    win = CompareWindow(Comparison.open(DEMO, rnd_ckpt, trajectory=traj))
+    qtbot.addWidget(win)
+    win.show()
+    win.set_speed(0.0)
+    win.play(12)
+    qtbot.waitUntil(lambda: win.frames_received >= 12 and not win.playing, timeout=60_000)
+    win.draw_now()
+    assert win.status.text().endswith("· trajectory step 12 / 12"), win.status.text()
+    assert "the trajectory ended at step 12" in win.statusBar().currentMessage()
+    assert win.trajectory_text(0, 12) == " · past the trajectory's 12 steps: own actions"
+    assert win.trajectory_text(1, 3) == ""  # the next pair episode is the agents' own
+    win.release()
+
+
 def test_procgen_trajectory_replays_exactly(tmp_path, needs_procgen):
     """Procgen files carry its dynamics (distribution mode, random-action probability) instead of Atari's."""
     from trainer.agent import load_agent

@@ -427,8 +427,13 @@ class CompareWindow(QMainWindow):
     # -- worker → window ----------------------------------------------------------------------------------
     def _on_pairs(self, pairs: tuple[PairRecord, ...], horizon: int, _seek: bool) -> None:
         self.worker.ack()
+        n = self.trajectory_steps()
         for p in pairs:
             self.pt.put(p)
+            if n and p.episode == 0 and p.t + 1 == n:  # the file's last step: the window says so, not the terminal
+                self.statusBar().showMessage(
+                    f"the trajectory ended at step {n}: Play goes on with each agent's own actions", 15000
+                )
         self.last = pairs[-1]
         self.cursor = self.last.t
         self.horizon = horizon
@@ -438,6 +443,18 @@ class CompareWindow(QMainWindow):
     def _on_state(self, playing: bool) -> None:
         self.playing = playing
         self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+
+    def trajectory_steps(self) -> int:
+        """The steps of the trajectory both sides replay in the first pair episode (0: none)."""
+        traj = getattr(self.cmp, "trajectory", None)
+        return len(traj) if traj is not None else 0
+
+    def trajectory_text(self, episode: int, t: int) -> str:
+        """Where the pair is in its trajectory, for the status line ('' without one or after episode 1)."""
+        n = self.trajectory_steps()
+        if not n or episode != 0:
+            return ""
+        return f" · trajectory step {t + 1} / {n}" if t < n else f" · past the trajectory's {n} steps: own actions"
 
     def _draw(self) -> None:
         if self._dirty:
@@ -459,7 +476,7 @@ class CompareWindow(QMainWindow):
         self.slider.set_state(self.horizon, t, [])
         self.status.setText(
             f"{'▶ playing' if self.playing else '❚❚ paused'} · pair episode {p.episode + 1} · "
-            f"step {t} / {self.horizon} · seed {p.seed}"
+            f"step {t} / {self.horizon} · seed {p.seed}{self.trajectory_text(p.episode, t)}"
         )
 
     def release(self) -> None:
