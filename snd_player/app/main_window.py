@@ -260,7 +260,7 @@ class MainWindow(WindowBuild, Playback, QMainWindow):
             return
         text = f"loading {path.name} …"
         self.statusBar().showMessage(f"{text} (reading the networks and building the game)")
-        self.status_state.setText("⧗ loading")
+        self.status_state.setText("◔ loading")
         self.status_fps.setText(text)
         if self.session is None:
             self.header.setText(f"loading <b>{path.name}</b> … <span style='color:{theme.MUTED}'>{path}</span>")

@@ -184,7 +184,7 @@ class RunSupport(QObject):
                 "this window opens it then)</span>"
             )
             win._show_welcome(False)
-            win.status_state.setText("⧗ waiting")
+            win.status_state.setText("◔ waiting")
             win.status_fps.setText(f"waiting for {run.path.name}'s first checkpoint")
         self.dock.show()
         self.dock.raise_()
