@@ -5,17 +5,16 @@ image, the fonts and the pens these methods paint with."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QFontMetrics, QImage, QPainter
 
-from snd_player.core.timeline import MR_PYRAMID_ROWS, EpisodeTimeline, RoomStats, mr_room_cell
+from snd_player.core.timeline import EpisodeTimeline, RoomStats, mr_room_cell
 from snd_player.media import theme
 from snd_player.media.dashboard_layout import DashboardInfo, Layout
-from snd_player.media.painting import cell_texts, scale_nearest
+from snd_player.media.painting import cell_texts, pyramid_cells, scale_nearest
 
 if TYPE_CHECKING:
     from snd_player.core.session import StepRecord
@@ -161,35 +160,15 @@ class DashboardRooms:
     def _pyramid(self, p: QPainter, area: QRectF, visits, ep_rooms, current) -> float:
         """The window's level-1 map: filled when visited (log shading by steps), this episode's rooms
         outlined, the current room in white. Returns the bottom of the grid."""
-        cw = min(area.width() / 9.0, area.height() / 4.0 * 1.25)
-        ch = cw / 1.25
-        x0 = area.x() + (area.width() - 9 * cw) / 2
-        y0 = area.y()
-        level1 = {rm: n for (lv, rm), n in visits.items() if lv == 0}
-        top = max(level1.values(), default=1)
-        for row, (col0, rooms) in enumerate(MR_PYRAMID_ROWS):
-            for i, room in enumerate(rooms):
-                rect = QRectF(x0 + (col0 + i) * cw + 2, y0 + row * ch + 2, cw - 4, ch - 4)
-                n = level1.get(room, 0)
-                if n:
-                    k = 0.35 + 0.65 * math.log1p(n) / math.log1p(top)
-                    base = theme.room_color(0, room)
-                    fill = QColor(int(base.red() * k), int(base.green() * k), int(base.blue() * k))
-                else:
-                    fill = QColor(theme.PANEL_2)
-                if current == (0, room):
-                    pen = self._pen("#ffffff", 3.0)
-                elif (0, room) in ep_rooms:
-                    pen = self._pen(theme.TEXT, 1.2)
-                else:
-                    pen = self._pen(theme.GRID)
-                p.setPen(pen)
-                p.setBrush(fill)
-                p.drawRect(rect)
-                p.setPen(QColor("#0d0f13") if n else QColor(theme.MUTED))
-                # the window's rule: the count only where it does not touch the room number
-                for tr, text, kind in cell_texts(rect, room, n, self._fm_room, self._fm_count):
-                    p.setFont(self._f_room if kind == "small" else self._f_count)
-                    p.drawText(tr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+        cells, bottom = pyramid_cells(area, visits, ep_rooms, current, aspect=1.25, top_aligned=True)
+        for c in cells:
+            p.setPen(self._pen(c.outline, c.width))
+            p.setBrush(c.fill)
+            p.drawRect(c.rect)
+            p.setPen(QColor("#0d0f13") if c.steps else QColor(theme.MUTED))
+            # the window's rule: the count only where it does not touch the room number
+            for tr, text, kind in cell_texts(c.rect, c.room, c.steps, self._fm_room, self._fm_count):
+                p.setFont(self._f_room if kind == "small" else self._f_count)
+                p.drawText(tr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
         p.setBrush(Qt.BrushStyle.NoBrush)
-        return y0 + 4 * ch
+        return bottom

@@ -6,6 +6,8 @@ axis ticks, peak downsampling, a numpy-filled ``QPolygonF``, fonts, plot geometr
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -150,6 +152,61 @@ class _Plot:
     def y_of(self, y: np.ndarray | float, lo: float, hi: float) -> Any:
         a = self.area
         return a.y() + (a.height() - 1) * (1.0 - (np.asarray(y, np.float64) - lo) / (hi - lo))
+
+
+@dataclass(frozen=True)
+class PyramidCell:
+    """One room of Montezuma's level-1 map as both room maps draw it (the window's Rooms panel and the
+    video dashboard): where, which room, the steps spent there, the fill, and the outline's colour and width
+    (white and 3 for the current room, the text colour for this episode's rooms, the grid's otherwise)."""
+
+    rect: QRectF
+    room: int
+    steps: int
+    fill: QColor
+    outline: str
+    width: float
+
+
+def pyramid_cells(
+    area: QRectF,
+    visits: Mapping[tuple[int, int], int],
+    episode_rooms: Collection[tuple[int, int]],
+    current: tuple[int, int] | None,
+    aspect: float,
+    top_aligned: bool = False,
+) -> tuple[list[PyramidCell], float]:
+    """The 24 cells of the level-1 pyramid fitted into ``area`` (cells ``aspect`` times as wide as high,
+    centred; at the top of ``area`` when ``top_aligned``), filled by visits with log shading (a room seen for
+    5 steps is visible beside one seen for 5,000); returns them and the bottom of the grid."""
+    from snd_player.core.timeline import MR_PYRAMID_ROWS
+    from snd_player.media import theme
+
+    cw = min(area.width() / 9.0, area.height() / 4.0 * aspect)
+    ch = cw / aspect
+    x0 = area.x() + (area.width() - 9 * cw) / 2
+    y0 = area.y() if top_aligned else area.y() + (area.height() - 4 * ch) / 2
+    level1 = {rm: n for (lv, rm), n in visits.items() if lv == 0}
+    top = max(level1.values(), default=1)
+    cells = []
+    for row, (col0, rooms) in enumerate(MR_PYRAMID_ROWS):
+        for i, room in enumerate(rooms):
+            rect = QRectF(x0 + (col0 + i) * cw + 2, y0 + row * ch + 2, cw - 4, ch - 4)
+            n = level1.get(room, 0)
+            if n:
+                k = 0.35 + 0.65 * math.log1p(n) / math.log1p(top)
+                base = theme.room_color(0, room)
+                fill = QColor(int(base.red() * k), int(base.green() * k), int(base.blue() * k))
+            else:
+                fill = QColor(theme.PANEL_2)
+            if current == (0, room):
+                outline, width = "#ffffff", 3.0
+            elif (0, room) in episode_rooms:
+                outline, width = theme.TEXT, 1.2
+            else:
+                outline, width = theme.GRID, 1.0
+            cells.append(PyramidCell(rect, room, n, fill, outline, width))
+    return cells, y0 + 4 * ch
 
 
 def cell_texts(

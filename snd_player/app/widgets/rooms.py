@@ -14,14 +14,13 @@ from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from snd_player.app.widgets import theme
 from snd_player.core.session import StepRecord
 from snd_player.core.timeline import (
-    MR_PYRAMID_ROWS,
     EpisodeTimeline,
     HeatGrid,
     RoomKey,
     RoomStats,
     mr_room_cell,
 )
-from snd_player.media.painting import cell_texts
+from snd_player.media.painting import cell_texts, pyramid_cells
 
 
 class PyramidMap(QWidget):
@@ -59,12 +58,10 @@ class PyramidMap(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = self.width(), self.height()
-        cw = min((w - 8) / 9.0, (h - 8) / 4.0 * 1.45)
-        ch = cw / 1.45
-        x0 = (w - 9 * cw) / 2
-        y0 = (h - 4 * ch) / 2
-        level1 = {rm: n for (lv, rm), n in self.visits.items() if lv == 0}
-        top = max(level1.values(), default=1)
+        cells, _ = pyramid_cells(
+            QRectF(4, 4, w - 8, h - 8), self.visits, self.episode_rooms, self.current, aspect=1.45
+        )
+        ch = cells[0].rect.height() + 4
         f_small = QFont(self.font())
         f_small.setPointSizeF(max(7.0, ch * 0.2))
         f_big = QFont(self.font())
@@ -73,33 +70,16 @@ class PyramidMap(QWidget):
         fm = {"small": QFontMetricsF(f_small), "big": QFontMetricsF(f_big)}
         fonts = {"small": f_small, "big": f_big}
         self.drawn, self._cells = [], []
-        for row, (col0, rooms) in enumerate(MR_PYRAMID_ROWS):
-            for i, room in enumerate(rooms):
-                rect = QRectF(x0 + (col0 + i) * cw + 2, y0 + row * ch + 2, cw - 4, ch - 4)
-                n = level1.get(room, 0)
-                if n:
-                    # log shading: a room visited for 5 steps is visible next to one visited for 5000
-                    k = 0.35 + 0.65 * np.log1p(n) / np.log1p(top)
-                    base = theme.room_color(0, room)
-                    fill = QColor(int(base.red() * k), int(base.green() * k), int(base.blue() * k))
-                else:
-                    fill = QColor(theme.PANEL_2)
-                p.setBrush(fill)
-                current = self.current == (0, room)
-                in_episode = (0, room) in self.episode_rooms
-                if current:
-                    p.setPen(QPen(QColor("#ffffff"), 3))
-                elif in_episode:
-                    p.setPen(QPen(QColor(theme.TEXT), 1.2))
-                else:
-                    p.setPen(QPen(QColor(theme.GRID), 1))
-                p.drawRoundedRect(rect, 4, 4)
-                self._cells.append((rect, room))
-                p.setPen(QColor("#0d0f13") if n else QColor(theme.MUTED))
-                for r, text, kind in cell_texts(rect, room, n, fm["small"], fm["big"]):
-                    p.setFont(fonts[kind])
-                    p.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
-                    self.drawn.append((r, text))
+        for c in cells:
+            p.setBrush(c.fill)
+            p.setPen(QPen(QColor(c.outline), c.width))
+            p.drawRoundedRect(c.rect, 4, 4)
+            self._cells.append((c.rect, c.room))
+            p.setPen(QColor("#0d0f13") if c.steps else QColor(theme.MUTED))
+            for r, text, kind in cell_texts(c.rect, c.room, c.steps, fm["small"], fm["big"]):
+                p.setFont(fonts[kind])
+                p.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+                self.drawn.append((r, text))
         p.end()
 
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt name
