@@ -6,6 +6,26 @@ import pytest
 import torch
 
 
+def ckpt_path(run, step: int, suffix: str = ".safetensors"):
+    """The file the trainer writes for ``step`` in ``run``'s checkpoints/ (12 digits, zero-padded)."""
+    return run / "checkpoints" / f"{step:012d}{suffix}"
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    """A main window at 1280x720 with settings of its own (not the user's), released after the test."""
+    from PyQt6.QtCore import QSettings
+
+    from snd_player.app.main_window import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    yield w
+    w.release()
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Test tensors are tiny and gain nothing from intra-op threads, and on a shared 2-core CPU the extra

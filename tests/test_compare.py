@@ -8,15 +8,12 @@ import numpy as np
 import pytest
 
 from snd_player.core.compare import CompareError, Comparison, PairTimeline
+from tests.conftest import ckpt_path as ckpt  # noqa: E402
 
 pytest.importorskip("pytestqt")
 av = pytest.importorskip("av")
 
 WAIT_MS = 60_000
-
-
-def ckpt(run, step: int):
-    return run / "checkpoints" / f"{step:012d}.safetensors"
 
 
 @pytest.fixture

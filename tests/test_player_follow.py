@@ -16,24 +16,11 @@ from PyQt6.QtCore import QSettings  # noqa: E402
 
 from snd_player.app.main_window import MainWindow  # noqa: E402
 from snd_player.core.session import Session  # noqa: E402
+from tests.conftest import ckpt_path as ckpt  # noqa: E402
 from trainer.resume import set_aside_everything  # noqa: E402
 from trainer.runs import Run  # noqa: E402
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def win(qtbot, tmp_path):
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    yield w
-    w.release()
-
-
-def ckpt(run: Path, step: int) -> Path:
-    return run / "checkpoints" / f"{step:012d}.safetensors"
 
 
 def test_bad_rows_and_stray_files_are_skipped_with_one_warning(win, tiny_run, tmp_path, capsys):

@@ -12,27 +12,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PyQt6.QtCore import QSettings, QTimer  # noqa: E402
+from PyQt6.QtCore import QTimer  # noqa: E402
 
-from snd_player.app.main_window import MainWindow  # noqa: E402
 from snd_player.core.session import Session  # noqa: E402
+from tests.conftest import ckpt_path as ckpt  # noqa: E402
 from tests.test_session import tiny_agent, tiny_checkpoint  # noqa: E402, F401 - fixtures
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def win(qtbot, tmp_path):
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    yield w
-    w.release()
-
-
-def ckpt(run: Path, step: int) -> Path:
-    return run / "checkpoints" / f"{step:012d}.safetensors"
 
 
 def slow_loader(monkeypatch, seconds: float) -> list[str]:

@@ -21,6 +21,7 @@ pytest.importorskip("pytestqt")
 from PyQt6.QtCore import QSettings, QUrl  # noqa: E402
 
 from snd_player.app.main_window import MainWindow  # noqa: E402
+from tests.conftest import ckpt_path as ckpt  # noqa: E402
 from trainer.runs import Run, checkpoint_info  # noqa: E402
 
 WAIT_MS = 60_000
@@ -39,10 +40,6 @@ def win(qtbot, tmp_path):
     w.show()
     yield w
     w.release()
-
-
-def ckpt(run: Path, step: int) -> Path:
-    return run / "checkpoints" / f"{step:012d}.safetensors"
 
 
 def test_open_run_shows_best_its_curves_and_a_chooser(win, tiny_run):

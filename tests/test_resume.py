@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import ckpt_path as ckpt  # noqa: E402
 from trainer.agent import build_agent, load_agent, save_agent
 from trainer.cli import main as trainer_main
 from trainer.config import TrainConfig
@@ -82,10 +83,6 @@ class _RunsCode:
 
     def __reduce__(self):
         return (os.system, (f"touch {self.marker}",))
-
-
-def ckpt(run: Path, step: int, suffix: str = ".safetensors") -> Path:
-    return run / "checkpoints" / f"{step:012d}{suffix}"
 
 
 # ---- item 1: no resume state loads -> one line, nothing changed ------------------------------------------
