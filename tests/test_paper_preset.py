@@ -127,8 +127,9 @@ def test_float32_training_passes_on_cuda_under_the_preset(monkeypatch) -> None:
     cuda = torch.device("cuda")
     cfg = paper().resolved()
     assert autocast_for(cuda, cfg.amp, cfg.float32_on_cuda) is None
+    monkeypatch.setattr("trainer.loop.cpu_has_native_bf16", lambda: True)
     on_cpu = autocast_for(CPU, cfg.amp, cfg.float32_on_cuda)
-    assert on_cpu is not None and on_cpu.fast_dtype == torch.bfloat16, "the CPU keeps bf16"
+    assert on_cpu is not None and on_cpu.fast_dtype == torch.bfloat16, "a CPU with bf16 kernels keeps bf16"
     default = TrainConfig().resolved()
     assert autocast_for(cuda, default.amp, default.float32_on_cuda) is not None, "the default keeps bf16"
     forced = dataclasses.replace(cfg, amp="on")

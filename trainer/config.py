@@ -165,9 +165,11 @@ class TrainConfig:
     get off, as they were trained. The nature encoder already ends in a ReLU, so it changes nothing there."""
     amp: Literal["auto", "on", "off"] = "auto"
     """bf16 autocast for the networks' training passes (losses and the intrinsic reward stay float32).
-    auto = on for the CPU (about 1.7x faster there) and for GPUs with native bf16 (compute capability 8.0,
-    Ampere, or newer; float32 on older ones, with one line saying so), except under --preset paper, which
-    trains in float32 on CUDA as the authors did; on = bf16 whatever the GPU; off = float32."""
+    auto = on for CPUs whose oneDNN has bf16 kernels (AVX-512 or AMX: about 1.7x faster there; an AVX2-only
+    CPU emulates bf16, 6.6x slower than float32, and trains in float32) and for GPUs with native bf16
+    (compute capability 8.0, Ampere, or newer), with one line saying so where it falls back to float32;
+    --preset paper trains in float32 on CUDA as the authors did; on = bf16 whatever the hardware;
+    off = float32."""
     num_workers: int | None = None
     """Env worker processes (Atari). None = one per core, 0 = step envs in the main process."""
     max_minutes: float | None = None
@@ -235,7 +237,7 @@ class TrainConfig:
     @property
     def float32_on_cuda(self) -> bool:
         """--preset paper with --amp auto trains in float32 on CUDA, as the authors did (issue 22); the CPU
-        keeps bf16 (about 1.7x faster there). Configs resolved before that (``defaults_version`` 1) keep
+        keeps bf16 where it has bf16 kernels (about 1.7x faster there). Configs resolved before that (``defaults_version`` 1) keep
         bf16."""
         return self.preset == "paper" and self.amp == "auto" and self.defaults_version >= 2
 

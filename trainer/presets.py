@@ -163,9 +163,10 @@ def _amp(c: Ctx) -> Source:
         return Source("float32, as both codebases")
     if amp == "auto" and c.cfg.float32_on_cuda:
         return Source("float32 on CUDA, as both codebases",
-                      "ours on the CPU only: bf16 training passes, about 1.7x faster there")  # fmt: skip
+                      "ours on the CPU only: bf16 training passes where oneDNN has bf16 kernels (AVX-512 or "
+                      "AMX), about 1.7x faster there")  # fmt: skip
     return Source("float32 in both codebases",
-                  "ours: bf16 training passes (CPU, GPUs with native bf16); small networks, the reward pass "
+                  "ours: bf16 training passes (CPUs with AVX-512/AMX, GPUs with native bf16); small networks, the reward pass "
                   "stays float32; --preset paper trains in float32 on CUDA")  # fmt: skip
 
 
