@@ -34,6 +34,7 @@ from trainer.checkpoint import (
 from trainer.config import TrainConfig, from_dict, to_dict
 from trainer.distributed import Distributed, env_rank
 from trainer.envs import VecEnv, is_procgen, make_vec_env
+from trainer.heap import keep_freed_memory
 from trainer.metrics import MetricsWriter
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
 from trainer.resume import (
@@ -219,6 +220,8 @@ class Trainer:
         cfg = self.dist.local_config(cfg)
         self.cfg = cfg
         self.device = self.dist.start(pick_device(cfg.device))
+        if self.device.type == "cpu":
+            keep_freed_memory()  # large CPU tensors from the heap, not a fresh mmap each (trainer/heap.py)
         # CPU threads per phase: while the env worker processes run, extra intra-op threads only spin
         # against them (measured 3-5x slower collection on 2 cores); during the update the workers idle.
         all_threads = torch.get_num_threads()
