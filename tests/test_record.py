@@ -300,3 +300,19 @@ def test_gif_memory_stays_flat_with_length(tmp_path):
     rec.close()
     assert growth < 20, f"memory grew {growth:.0f} MB over {3 * n} more frames"
     assert len(_gif_frames(tmp_path / "long.gif")) == 4 * n
+
+
+@pytest.mark.parametrize("option, value", [("--fps", "inf"), ("--fps", "nan"), ("--fps", "0"), ("--crf", "52")])
+def test_every_video_form_refuses_the_same_bad_fps_and_crf(ckpt, tmp_path, option, value, capsys):
+    """One set of video options for the three forms: the single video took ``--fps inf`` (a float > 0)
+    before, where the side-by-side and evolution videos refused it."""
+    from snd_player.cli.record import compare_parser, evolution_parser
+
+    out = tmp_path / "demo.mp4"
+    with pytest.raises(SystemExit) as e:
+        run([str(ckpt), "--out", str(out), option, value])
+    assert e.value.code == 2 and option in one_line_error(capsys) and not out.exists()
+    for parser in (compare_parser(), evolution_parser()):
+        with pytest.raises(SystemExit) as e:
+            parser.parse_args([str(ckpt), str(ckpt), "--out", str(out), option, value])
+        assert e.value.code == 2 and option in one_line_error(capsys)

@@ -33,6 +33,23 @@ from snd_player.media.record import (
 )
 
 
+def add_video_options(p: argparse.ArgumentParser) -> None:
+    """``--fps``, ``--crf`` and ``--device``, the same for all three videos."""
+    p.add_argument(
+        "--fps",
+        type=finite_number(1, 240),
+        default=REAL_TIME_FPS,
+        help="video frames per second (default 15 = real time)",
+    )
+    p.add_argument(
+        "--crf",
+        type=whole_number(0, 51),
+        default=DEFAULT_CRF,
+        help="H.264 quality, 0 = lossless, 18 default, 51 worst",
+    )
+    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="snd-player record",
@@ -74,9 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     panels.add_argument("--no-panels", dest="panels", action="store_false", help="the game frame alone")
     p.add_argument(
-        "--fps", type=float, default=REAL_TIME_FPS, help="video frames per second (default 15 = real time)"
-    )
-    p.add_argument(
         "--seed", type=whole_number(0, MAX_SEED), default=0, help="env and action-sampling seed (default 0)"
     )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
@@ -92,10 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="game-frame magnification, whole pixels (default 3 for Atari, 1 for Procgen)",
     )
-    p.add_argument(
-        "--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default, 51 worst"
-    )
-    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
+    add_video_options(p)
     p.add_argument(
         "--threads",
         type=int,
@@ -165,12 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
     if args.frames is None and args.episodes is None:
         args.episodes = 1
-    if not args.fps > 0:
-        return _fail(f"--fps must be positive, got {args.fps:g}")
     if args.scale is not None and args.scale < 1:
         return _fail(f"--scale must be a whole number >= 1, got {args.scale}")
-    if not 0 <= args.crf <= 51:
-        return _fail(f"--crf must be in 0..51, got {args.crf}")
     if not 0.0 <= args.saliency_opacity <= 1.0:
         return _fail(f"--saliency-opacity must be in 0..1, got {args.saliency_opacity:g}")
     try:
@@ -278,16 +285,7 @@ def evolution_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scale", type=int, default=None, help="game-frame magnification (default 3 Atari, 1 Procgen)"
     )
-    p.add_argument(
-        "--fps",
-        type=finite_number(1, 240),
-        default=REAL_TIME_FPS,
-        help="video frames per second (default 15)",
-    )
-    p.add_argument(
-        "--crf", type=whole_number(0, 51), default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default"
-    )
-    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
+    add_video_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no per-segment lines")
     return p
 
@@ -310,8 +308,6 @@ def evolution_main(argv: list[str]) -> int:
             return fail(f"--{name} must be at least 1, got {v}")
     if args.frames is None and args.episodes is None:
         args.frames = DEFAULT_SEGMENT_FRAMES
-    if not args.fps > 0:
-        return fail(f"--fps must be positive, got {args.fps:g}")
     if args.scale is not None and args.scale < 1:
         return fail(f"--scale must be a whole number >= 1, got {args.scale}")
     if not Run.is_run(args.run):
@@ -372,16 +368,7 @@ def compare_parser() -> argparse.ArgumentParser:
     add_pair_options(
         p, trajectory_end="the video ends with it", normalised="plots normalised to 0..1 instead of two axes"
     )
-    p.add_argument(
-        "--fps",
-        type=finite_number(1, 240),
-        default=REAL_TIME_FPS,
-        help="video frames per second (default 15)",
-    )
-    p.add_argument(
-        "--crf", type=whole_number(0, 51), default=DEFAULT_CRF, help="H.264 quality, 0 = lossless, 18 default"
-    )
-    p.add_argument("--device", default="cpu", help="torch device for the networks (default cpu)")
+    add_video_options(p)
     return p
 
 
@@ -404,8 +391,6 @@ def compare_main(argv: list[str]) -> int:
             return fail(f"--{name} must be at least 1, got {v}")
     if args.frames is None and args.episodes is None:
         args.episodes = 1
-    if not args.fps > 0:
-        return fail(f"--fps must be positive, got {args.fps:g}")
     try:
         check_output(args.out, VIDEO_EXTENSIONS)
     except RecordError as e:
