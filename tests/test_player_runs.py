@@ -18,28 +18,20 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PyQt6.QtCore import QSettings, QUrl  # noqa: E402
+from PyQt6.QtCore import QUrl  # noqa: E402
 
-from snd_player.app.main_window import MainWindow  # noqa: E402
 from tests.conftest import ckpt_path as ckpt  # noqa: E402
 from trainer.runs import Run, checkpoint_info  # noqa: E402
 
 WAIT_MS = 60_000
 
 
-@pytest.fixture
-def win(qtbot, tmp_path):
-    from PyQt6.QtWidgets import QApplication
-
+@pytest.fixture(autouse=True)
+def dark_theme(qapp):
+    """The app's dark theme, set before conftest's ``win`` is built (autouse fixtures come first)."""
     from snd_player.app.widgets.theme import apply_dark_theme
 
-    apply_dark_theme(QApplication.instance())
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    yield w
-    w.release()
+    apply_dark_theme(qapp)
 
 
 def test_open_run_shows_best_its_curves_and_a_chooser(win, tiny_run):
