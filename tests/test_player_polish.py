@@ -522,3 +522,18 @@ def test_dashboard_marks_the_steps_a_person_drove(tiny_agent, tiny_checkpoint): 
     assert pinks(L.status) == 0 and pinks(L.policy) == 0  # the agent's own step: nothing in the driven colour
     img = d.render(recs[15], tl).copy()  # a driven step
     assert pinks(L.status) > 20 and pinks(L.policy) > 20  # "◆ driven: <action>" and the person's bar
+
+
+def test_menu_radio_groups_call_back_with_their_key_and_keep_one_checked(win):
+    """View ▸ Show … and View ▸ Saliency overlay ▸ method/opacity: one helper builds every radio group."""
+    sv = win.saliency_view
+    sv.opacity_actions[0.3].trigger()
+    assert sv.opacity == 0.3
+    assert [o for o, a in sv.opacity_actions.items() if a.isChecked()] == [0.3]
+    other = next(m for m in sv.method_actions if m != sv.method)
+    sv.method_actions[other].trigger()
+    assert sv.method == other and sum(a.isChecked() for a in sv.method_actions.values()) == 1
+    mode = next(m for m in win.view_actions if m != "frame")
+    win.view_actions[mode].trigger()
+    assert win.game.mode == mode and [m for m, a in win.view_actions.items() if a.isChecked()] == [mode]
+    assert all(a in sv.menu.actions() for a in sv.target_actions.values())

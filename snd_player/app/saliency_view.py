@@ -15,8 +15,8 @@ from collections import OrderedDict
 from typing import Any
 
 from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QAction, QActionGroup
 
+from snd_player.app.widgets.actions import exclusive_actions
 from snd_player.app.widgets.text_line import TextLine
 
 OVERLAY_TARGETS = (None, "policy", "v_int", "r_int", "v_ext")
@@ -52,39 +52,25 @@ class SaliencyView:
     def _build_menu(self) -> None:
         w = self.win
         m = self.menu = w.view_menu.addMenu("&Saliency overlay")
-        self.target_group = QActionGroup(w)
-        self.target_actions: dict[str | None, QAction] = {}
-        for t in OVERLAY_TARGETS:
-            a = QAction(f"{TARGET_LABELS[t]}", w, checkable=True)
-            a.triggered.connect(lambda _=False, t=t: self.set_target(t))
-            self.target_group.addAction(a)
-            self.target_actions[t] = a
-            m.addAction(a)
-        self.target_actions[None].setChecked(True)
+        self.target_group, self.target_actions = exclusive_actions(
+            w, {t: TARGET_LABELS[t] for t in OVERLAY_TARGETS}, self.set_target, None, m
+        )
         self.act_cycle = w._action(
             "Cycle saliency overlay: off / policy / V_int / r_int / V_ext", "O", self.cycle
         )
         m.addAction(self.act_cycle)
         m.addSeparator()
-        self.method_group = QActionGroup(w)
-        self.method_actions: dict[str, QAction] = {}
-        for meth, label in METHOD_LABELS.items():
-            a = QAction(f"method: {label}", w, checkable=True)
-            a.triggered.connect(lambda _=False, meth=meth: self.set_method(meth))
-            self.method_group.addAction(a)
-            self.method_actions[meth] = a
-            m.addAction(a)
-        self.method_actions[self.method].setChecked(True)
+        self.method_group, self.method_actions = exclusive_actions(
+            w,
+            {meth: f"method: {label}" for meth, label in METHOD_LABELS.items()},
+            self.set_method,
+            self.method,
+            m,
+        )
         m.addSeparator()
-        self.opacity_group = QActionGroup(w)
-        self.opacity_actions: dict[float, QAction] = {}
-        for o in OPACITIES:
-            a = QAction(f"opacity {o:.0%}", w, checkable=True)
-            a.triggered.connect(lambda _=False, o=o: self.set_opacity(o))
-            self.opacity_group.addAction(a)
-            self.opacity_actions[o] = a
-            m.addAction(a)
-        self.opacity_actions[self.opacity].setChecked(True)
+        self.opacity_group, self.opacity_actions = exclusive_actions(
+            w, {o: f"opacity {o:.0%}" for o in OPACITIES}, self.set_opacity, self.opacity, m
+        )
 
     # -- controls -------------------------------------------------------------------------------------------
     def cycle(self) -> None:

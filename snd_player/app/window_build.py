@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QSize, Qt, QTimer
-from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
+from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 
 from snd_player.app.playback import speed_label
 from snd_player.app.widgets import theme
+from snd_player.app.widgets.actions import exclusive_actions
 from snd_player.app.widgets.game_view import VIEW_LABELS, VIEW_MODES
 from snd_player.app.widgets.plots import IntrinsicPlot, ValuePlot
 from snd_player.app.widgets.policy import PolicyBars
@@ -180,14 +181,9 @@ class WindowBuild:
         )
         self.act_drive_repeat.setChecked(True)
         self.act_save_trajectory = self._action("Save &trajectory…", None, lambda: self.drive.save_dialog())
-        self.view_group = QActionGroup(self)
-        self.view_actions: dict[str, QAction] = {}
-        for mode in VIEW_MODES:
-            a = QAction(f"Show {VIEW_LABELS[mode]}", self, checkable=True)
-            a.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
-            self.view_group.addAction(a)
-            self.view_actions[mode] = a
-        self.view_actions["frame"].setChecked(True)
+        self.view_group, self.view_actions = exclusive_actions(
+            self, {mode: f"Show {VIEW_LABELS[mode]}" for mode in VIEW_MODES}, self.set_view_mode, "frame"
+        )
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Controls")
