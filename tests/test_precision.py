@@ -137,15 +137,12 @@ def test_cuda_bf16_only_where_native(monkeypatch, capsys, capability, amp, bf16)
 )  # fmt: skip
 def test_cpu_bf16_only_where_onednn_has_kernels(monkeypatch, capsys, native, amp, bf16) -> None:
     """An AVX2-only CPU emulates bf16 (a Nature-CNN pass 6.6x slower than float32, measured on an AMD EPYC
-    here): ``auto`` trains in float32 there, with one line saying so; ``on`` still forces bf16."""
+    here): ``auto`` trains in float32 there, silently (stderr stays the one line of an error wherever a
+    test expects one); ``on`` still forces bf16."""
     monkeypatch.setattr("trainer.loop.cpu_has_native_bf16", lambda: native)
     ac = autocast_for(CPU, amp)
     assert (ac is not None) == bf16
     if ac is not None:
         assert ac.fast_dtype == torch.bfloat16
-    err = capsys.readouterr().err
-    if amp == "auto" and not native:
-        assert len(err.splitlines()) == 1 and "float32" in err and "AVX-512" in err
-    else:
-        assert err == ""
+    assert capsys.readouterr().err == ""
 

@@ -169,10 +169,11 @@ def test_kill_9_then_resume(tmp_path):
     assert json.loads((run / "config.json").read_text())["algo"] == "rnd"
 
 
-def test_bench_prints_env_and_training_rates_as_json(capsys):
+@pytest.mark.parametrize("amp", ["on", "off"])
+def test_bench_prints_env_and_training_rates_as_json(capsys, amp):
     rc = trainer_main(
         ["bench", "--algo", "snd-v", "--num-envs", "2", "--rollout-steps", "16", "--updates", "1",
-         "--num-workers", "0", "--device", "cpu", "--json"]
+         "--num-workers", "0", "--device", "cpu", "--amp", amp, "--json"]
     )  # fmt: skip
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
@@ -180,3 +181,6 @@ def test_bench_prints_env_and_training_rates_as_json(capsys):
     # training includes the env steps, so it cannot be faster than the env alone
     assert 0 < res["train_steps_per_s"] <= res["collect_steps_per_s"]
     assert res["env_steps_per_s"] > 0 and res["update_s_per_rollout"] > 0
+    # the float32 reward pass is timed whatever the training precision; its bf16 twin only under bf16
+    assert res["amp"] is (amp == "on") and res["reward_fp32_s_per_rollout"] > 0
+    assert (res["reward_amp_s_per_rollout"] is None) is (amp == "off")

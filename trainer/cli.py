@@ -257,9 +257,10 @@ def bench(bc: BenchConfig) -> dict:
 def _reward_pass_cost(tr: Any, obs: Any) -> dict[str, float | None]:
     """Seconds per rollout of the intrinsic-reward pass as trained (float32) and under the training
     autocast (bf16), on the rollout's own observations (T, N, C, H, W): what the float32 reward costs.
-    None where there is no motivation or no autocast."""
+    None where there is no motivation; the bf16 figure None where training runs in float32 (``--amp off``,
+    or ``auto`` on a CPU or GPU without native bf16)."""
     none = {"reward_fp32_s_per_rollout": None, "reward_amp_s_per_rollout": None}
-    if tr.motivation is None or tr.autocast is None:
+    if tr.motivation is None:
         return none
     import contextlib
 
@@ -278,7 +279,8 @@ def _reward_pass_cost(tr: Any, obs: Any) -> dict[str, float | None]:
 
     if tr.device.type == "cpu":
         torch.set_num_threads(tr.collect_threads)
-    return {"reward_fp32_s_per_rollout": timed(True), "reward_amp_s_per_rollout": timed(False)}
+    amp = timed(False) if tr.autocast is not None else None
+    return {"reward_fp32_s_per_rollout": timed(True), "reward_amp_s_per_rollout": amp}
 
 
 def bench_main(argv: list[str]) -> int:
@@ -310,7 +312,7 @@ def bench_main(argv: list[str]) -> int:
     t.add_row(
         res["device"], res["encoder"], "on" if res["amp"] else "off", f"{res['env_steps_per_s']:,.0f}",
         f"{res['train_steps_per_s']:,.0f}", f"{res['collect_steps_per_s']:,.0f}", f"{res['update_s_per_rollout']}",
-        "-" if fp32 is None else f"{fp32} ({amp})",
+        "-" if fp32 is None else f"{fp32}" if amp is None else f"{fp32} ({amp})",
     )  # fmt: skip
     Console().print(t)
     return 0

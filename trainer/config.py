@@ -167,7 +167,7 @@ class TrainConfig:
     """bf16 autocast for the networks' training passes (losses and the intrinsic reward stay float32).
     auto = on for CPUs whose oneDNN has bf16 kernels (AVX-512 or AMX: about 1.7x faster there; an AVX2-only
     CPU emulates bf16, 6.6x slower than float32, and trains in float32) and for GPUs with native bf16
-    (compute capability 8.0, Ampere, or newer), with one line saying so where it falls back to float32;
+    (compute capability 8.0, Ampere, or newer; float32 on older ones, with one line saying so);
     --preset paper trains in float32 on CUDA as the authors did; on = bf16 whatever the hardware;
     off = float32."""
     num_workers: int | None = None
