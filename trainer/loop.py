@@ -113,7 +113,8 @@ def autocast_for(
     (``TrainConfig.float32_on_cuda``: --preset paper) makes ``auto`` float32 on CUDA, as the authors
     trained. On the CPU, ``auto`` is bf16 only where oneDNN has bf16 kernels (AVX-512 or AMX): an AVX2-only
     CPU emulates bf16, and a Nature-CNN pass there takes about 6.6x as long as in float32. That fallback
-    is silent: unlike an old GPU's, it is what the user would pick, and it changes no result."""
+    is silent: unlike an old GPU's, it is what the user would pick (the numbers differ from bf16 only by
+    rounding)."""
     if amp == "off" or (amp == "auto" and float32_on_cuda and device.type == "cuda"):
         return None
     if device.type == "cpu" and amp == "auto" and not cpu_has_native_bf16():
