@@ -1,6 +1,8 @@
 """Shared test settings."""
 
+import gc
 import os
+import sys
 
 import pytest
 import torch
@@ -24,6 +26,64 @@ def win(qtbot, tmp_path):
     w.show()
     yield w
     w.release()
+
+
+def delete_leftover_windows() -> None:
+    """Delete now what a test left of its windows: pytest-qt's ``deleteLater`` at teardown is only run by
+    some later event loop (a ``qtbot.wait`` in another test), and a window only Python held goes when the
+    cycle collector runs, which can be inside another window's event handler. Both ran pyqtgraph overrides
+    on deleted items in later tests, and one crashed CI (stop 33: ``LabelItem.resizeEvent``, then a
+    segfault). Here both happen between tests, where no handler is on the stack."""
+    if "PyQt6.QtWidgets" not in sys.modules:
+        return
+    from PyQt6.QtCore import QCoreApplication, QEvent
+    from PyQt6.QtWidgets import QApplication, QMenu
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    # pyqtgraph's context menus outlive their plots (their actions' slots hold the plot); a collection for
+    # them costs 0.2 s and frees nothing, so it runs only while a real window is left
+    if any(not isinstance(w, QMenu) for w in app.topLevelWidgets()):
+        gc.collect()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def windows_of(kind: str) -> list:
+    """The top-level widgets of class ``kind`` that exist now (their C++ side, whoever holds them)."""
+    from PyQt6.QtWidgets import QApplication
+
+    return [w for w in QApplication.instance().topLevelWidgets() if type(w).__name__ == kind]
+
+
+@pytest.fixture
+def windows_left(qapp):
+    """With the cycle collector off, only an explicit deletion can remove a window: the old command line's
+    windows stayed (96 top-level widgets after one ``snd-player --device cuda``) until some later
+    collection deleted them, wherever it ran. Yields ``left(kind)``: the windows of class ``kind`` that
+    exist now and did not when the test began."""
+    delete_leftover_windows()
+    before: dict[str, list] = {}
+
+    def left(kind: str) -> list:
+        return [w for w in windows_of(kind) if not any(w is b for b in before[kind])]
+
+    for kind in ("MainWindow", "CompareWindow", "SweepDialog"):
+        before[kind] = windows_of(kind)
+    gc.disable()
+    try:
+        yield left
+    finally:
+        gc.enable()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After each test's fixtures are torn down (pytest-qt has closed its widgets by then)."""
+    result = yield
+    delete_leftover_windows()
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -188,7 +188,7 @@ def test_welcome_screen_without_a_checkpoint(qtbot, tmp_path):
     win.close()
 
 
-def test_cli_screenshot_writes_a_png(qtbot, tiny_checkpoint, tmp_path, capsys):  # noqa: F811
+def test_cli_screenshot_writes_a_png(qtbot, tiny_checkpoint, tmp_path, capsys, windows_left):  # noqa: F811
     from snd_player.cli import main
 
     out = tmp_path / "shot.png"
@@ -196,6 +196,7 @@ def test_cli_screenshot_writes_a_png(qtbot, tiny_checkpoint, tmp_path, capsys): 
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1200, 800)
     assert "12 frames" in capsys.readouterr().out
+    assert not windows_left("MainWindow")  # deleted before main returned, not by some later gc (stop 33's crash)
 
 
 def test_cli_bad_checkpoint_prints_one_line_and_exits_2(tmp_path, capsys):

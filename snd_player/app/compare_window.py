@@ -503,12 +503,23 @@ def run_window(
 ) -> int:
     """Show the compare window (``snd-player compare``); with ``screenshot``, play ``frames`` pair steps as
     fast as possible, grab the window to a PNG and exit."""
+    from snd_player.app.lifetime import destroy_now
     from snd_player.app.widgets.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("snd-player")
     apply_dark_theme(app)
     win = CompareWindow(comparison, normalised=normalised)
+    try:
+        return _show(app, win, size, frames, screenshot)
+    finally:
+        win.release()
+        destroy_now(win)  # now, not whenever the cycle collector gets to it (see snd_player.app.lifetime)
+
+
+def _show(app: QApplication, win: CompareWindow, size: tuple[int, int], frames: int | None,
+          screenshot: Path | None) -> int:  # fmt: skip
+    """``run_window`` until the window is done (closed, or grabbed to ``screenshot``)."""
     win.resize(QSize(*size))
     win.show()
     if screenshot is not None:
@@ -535,6 +546,4 @@ def run_window(
         win.play(frames)
     else:
         win.play()
-    rc = app.exec()
-    win.release()
-    return rc
+    return app.exec()

@@ -98,6 +98,10 @@ def pick_from_sweep(folder: Path) -> tuple[Path, ...] | None:
     if not is_sweep_like(folder):
         return None
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841  (the dialog needs one)
+    from snd_player.app.lifetime import destroy_now
+
     dlg = SweepDialog(None, folder)
     dlg.exec()
-    return dlg.picked
+    picked = dlg.picked
+    destroy_now(dlg)  # now, not whenever the cycle collector gets to it (see snd_player.app.lifetime)
+    return picked

@@ -187,9 +187,9 @@ def player_main(argv: list[str]) -> int:
 
     from PyQt6.QtWidgets import QApplication
 
+    from snd_player.app.lifetime import destroy_now
     from snd_player.app.main_window import MainWindow
     from snd_player.app.widgets.theme import apply_dark_theme
-    from snd_player.app.worker import SPEEDS
     from snd_player.core.trajectory import TrajectoryError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -198,8 +198,29 @@ def player_main(argv: list[str]) -> int:
     apply_dark_theme(app)
     # the session steps in a child process: the window's own GIL is left to drawing (60 frames a second)
     win = MainWindow(seed=args.seed, greedy=args.greedy, session_process=True)
+    try:
+        load_errors = (CheckpointError, EnvError, TrajectoryError, OSError)
+        rc = _run_main_window(app, win, args, ckpt, wait_run, (w, h), speed, load_errors)
+    finally:
+        win.release()
+        destroy_now(win)  # now, not whenever the cycle collector gets to it (see snd_player.app.lifetime)
+    # emulator states must die before interpreter teardown, or nanobind reports them as leaks
+    import gc
+
+    gc.collect()
+    return rc
+
+
+def _run_main_window(
+    app, win, args: argparse.Namespace, ckpt: Path | None, wait_run: Path | None, size: tuple[int, int],
+    speed: float, load_errors: tuple[type[Exception], ...],
+) -> int:  # fmt: skip
+    """What ``player_main`` does with its window until the window is done (closed, grabbed, or its
+    checkpoint failed to load); the caller releases and deletes it."""
+    from snd_player.app.worker import SPEEDS
+
     win.device = args.device
-    win.resize(w, h)
+    win.resize(*size)
     win.set_view_mode(args.view)
     win.set_speed(0.0 if args.screenshot is not None else speed)
     session = None
@@ -221,7 +242,7 @@ def player_main(argv: list[str]) -> int:
         win.show()
         try:
             session = win.load_session(ckpt, loader=loader)
-        except (CheckpointError, EnvError, TrajectoryError, OSError) as e:
+        except load_errors as e:
             # a terminal or a script sees why, and no window stays open behind an error dialog
             win.close()
             print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
@@ -245,15 +266,8 @@ def player_main(argv: list[str]) -> int:
 
     session = None
     if args.screenshot is not None:
-        rc = _screenshot(app, win, args.frames, args.screenshot, speed_after=SPEEDS.index(speed))
-    else:
-        rc = app.exec()
-    win.release()
-    # emulator states must die before interpreter teardown, or nanobind reports them as leaks
-    import gc
-
-    gc.collect()
-    return rc
+        return _screenshot(app, win, args.frames, args.screenshot, speed_after=SPEEDS.index(speed))
+    return app.exec()
 
 
 def _compare(pair: tuple[Path, ...], args: argparse.Namespace) -> int:
