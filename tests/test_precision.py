@@ -146,3 +146,25 @@ def test_cpu_bf16_only_where_onednn_has_kernels(monkeypatch, capsys, native, amp
         assert ac.fast_dtype == torch.bfloat16
     assert capsys.readouterr().err == ""
 
+
+
+def test_each_metrics_row_says_the_precision_its_session_trained_in(monkeypatch, tmp_path) -> None:
+    """A run resumed on another CPU: its first session had no native bf16 (float32 under ``--amp auto``),
+    its second had (bf16). config.json says ``auto`` for both; each metrics row says which it was."""
+    import dataclasses
+
+    from trainer.config import TrainConfig
+    from trainer.loop import train
+    from trainer.metrics import read_metrics
+
+    run = tmp_path / "run"
+    cfg = TrainConfig(
+        env="ALE/MontezumaRevenge-v5", algo="ppo", run_dir=run, num_envs=2, total_steps=32, device="cpu",
+        seed=3, num_workers=0, tensorboard=False, progress=False, checkpoint_every=32, encoder="nature",
+    )  # fmt: skip
+    cfg = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, rollout_steps=16, minibatch_size=32))
+    assert cfg.amp == "auto"
+    for native, total in ((False, 32), (True, 64)):
+        monkeypatch.setattr("trainer.loop.cpu_has_native_bf16", lambda native=native: native)
+        train(dataclasses.replace(cfg, total_steps=total, resume=total > 32))
+    assert [r["precision"] for r in read_metrics(run / "metrics.jsonl")] == ["float32", "bf16"]

@@ -518,6 +518,9 @@ class Trainer:
             "global_step": self.global_step,
             "wall_time_s": round(self.wall_time, 3),
             "steps_per_s": sps,
+            # what this process trained in: `--amp auto` follows the machine, so a run resumed on another
+            # CPU can mix bf16 and float32 sessions, and config.json says only "auto"
+            "precision": "float32" if self.autocast is None else "bf16",
             "episodes": len(scores),
             "episode_scores": scores,
             "episode_lengths": lengths,
