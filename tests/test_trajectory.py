@@ -113,6 +113,10 @@ def test_replay_is_exact_under_two_checkpoints_with_sticky_actions(demo_agent, r
         assert [(s.record.room, s.frame_hash, s.record.score) for s in steps] == truth
         assert [s.record.action for s in steps] == list(traj.actions)
         assert [s.chooser for s in steps] == list(traj.chooser)
+        # the person's steps of the file show as driven in the replay (and save as driven again); the
+        # file's agent steps are now the script's
+        assert [s.record.chooser for s in steps] == ["human" if c == "human" else "script" for c in traj.chooser]
+        assert sum(s.record.driven for s in steps) == traj.chooser.count("human") > 0
     # the frames depend on the env's randomness as the file seeds it: another seed, or no sticky actions,
     # plays other frames (so equal hashes above are not a property of any replay)
     other_seed = T.Trajectory(**{**traj.__dict__, "seed": 12})

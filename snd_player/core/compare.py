@@ -183,7 +183,7 @@ class Comparison:
         for s in self.sides:  # the k-th pair episode is the same level for both: seed + k
             s.reset(seed=self.episode_seed)
             if self.trajectory is not None and self.episode == 0:
-                s.script(list(self.trajectory.actions))
+                s.script(list(self.trajectory.actions), list(self.trajectory.chooser))
         self._t = 0
         self._known = 0
         self._end: list[int | None] = [None, None]  # pair step at which each side's episode ended

@@ -146,15 +146,20 @@ class Session:
         self._keyframes: dict[int, _Keyframe] = {}
         self._keyframe()
 
-    def script(self, actions: list[int]) -> None:
+    def script(self, actions: list[int], choosers: list[str] | None = None) -> None:
         """Play ``actions`` from step 0 of this episode instead of the agent's own (a trajectory replay,
         :mod:`snd_player.core.trajectory`): the agent still sees every state and its outputs are recorded, the
         env draws its randomness as always, and after the last scripted step the agent acts again. They
-        become the episode's known future, as after a seek."""
+        become the episode's known future, as after a seek.
+
+        ``choosers`` (the file's, one per action) keeps a person's steps marked ``human``, so a replayed
+        drive shows as driven and saves as driven again; every other scripted step is ``script``."""
         if self._t != 0:
             raise SessionError(f"a script starts at step 0 of an episode, not at step {self._t}")
+        if choosers is not None and len(choosers) != len(actions):
+            raise SessionError(f"{len(choosers)} choosers for {len(actions)} scripted actions")
         self._actions = [int(a) for a in actions]
-        self._choosers = ["script"] * len(self._actions)
+        self._choosers = ["human" if c == "human" else "script" for c in (choosers or ["script"] * len(actions))]
         self._script = (self.episode, len(self._actions))
 
     @property

@@ -378,7 +378,7 @@ def open_replay(
         greedy=greedy,
         checkpoint=checkpoint,
     )
-    session.script(list(traj.actions))
+    session.script(list(traj.actions), list(traj.chooser))
     session.trajectory = traj
     return session
 
