@@ -316,3 +316,21 @@ def test_every_video_form_refuses_the_same_bad_fps_and_crf(ckpt, tmp_path, optio
         with pytest.raises(SystemExit) as e:
             parser.parse_args([str(ckpt), str(ckpt), "--out", str(out), option, value])
         assert e.value.code == 2 and option in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("value", ["0", "17", "2.5", "-3"])
+def test_the_single_and_evolution_videos_refuse_the_same_bad_scale(ckpt, tmp_path, value, capsys):
+    """``--scale`` was an int checked by hand in each form (17, a 2720x3570 Atari frame, went through);
+    now one option, a whole number in [1, 16], refused by argparse alike in both."""
+    from snd_player.cli.record import MAX_SCALE, evolution_parser
+
+    assert MAX_SCALE == 16
+    out = tmp_path / "demo.mp4"
+    with pytest.raises(SystemExit) as e:
+        run([str(ckpt), "--out", str(out), "--scale", value])
+    assert e.value.code == 2 and "--scale" in one_line_error(capsys) and not out.exists()
+    with pytest.raises(SystemExit) as e:
+        evolution_parser().parse_args([str(ckpt), "--out", str(out), "--scale", value])
+    assert e.value.code == 2 and "--scale" in one_line_error(capsys)
+    good = [str(ckpt), "--across-checkpoints", "--out", str(out), "--scale", "16"]
+    assert evolution_parser().parse_args(good).scale == 16

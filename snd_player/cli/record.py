@@ -32,6 +32,19 @@ from snd_player.media.record import (
     record,
 )
 
+MAX_SCALE = 16
+"""The largest game-frame magnification: 16x is 2560x3360 for Atari, 1024x1024 for Procgen."""
+
+
+def add_scale_option(p: argparse.ArgumentParser) -> None:
+    """``--scale``, the same for the single video and the evolution video."""
+    p.add_argument(
+        "--scale",
+        type=whole_number(1, MAX_SCALE),
+        default=None,
+        help="game-frame magnification, whole pixels (default 3 for Atari, 1 for Procgen)",
+    )
+
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
     """``--fps``, ``--crf`` and ``--device``, the same for all three videos."""
@@ -100,12 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="play this trajectory file's actions (and seed) under the checkpoint; the video ends with it",
     )
-    p.add_argument(
-        "--scale",
-        type=int,
-        default=None,
-        help="game-frame magnification, whole pixels (default 3 for Atari, 1 for Procgen)",
-    )
+    add_scale_option(p)
     add_video_options(p)
     p.add_argument(
         "--threads",
@@ -159,10 +167,6 @@ def main(argv: list[str] | None = None) -> int:
             args.checkpoint, _ = resolve_target(args.checkpoint, args.which)
         except RunError as e:
             return _fail(str(e))
-    if args.frames is not None and args.frames < 1:
-        return _fail(f"--frames must be at least 1, got {args.frames}")
-    if args.episodes is not None and args.episodes < 1:
-        return _fail(f"--episodes must be at least 1, got {args.episodes}")
     traj = None
     if args.trajectory is not None:
         from snd_player.core.trajectory import TrajectoryError, load
@@ -176,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
     if args.frames is None and args.episodes is None:
         args.episodes = 1
-    if args.scale is not None and args.scale < 1:
-        return _fail(f"--scale must be a whole number >= 1, got {args.scale}")
     if not 0.0 <= args.saliency_opacity <= 1.0:
         return _fail(f"--saliency-opacity must be in 0..1, got {args.saliency_opacity:g}")
     try:
@@ -271,20 +273,26 @@ def evolution_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--across-checkpoints", action="store_true", required=True, help="one segment per checkpoint"
     )
-    p.add_argument("--every", type=int, default=1, help="every k-th checkpoint (the newest always ends it)")
+    p.add_argument(
+        "--every", type=whole_number(1, 10**9), default=1, help="every k-th checkpoint (the newest always ends it)"
+    )
     p.add_argument("--out", type=Path, required=True, help="output video: .mp4 (H.264) or .gif")
     n = p.add_mutually_exclusive_group()
     n.add_argument(
-        "--frames", type=int, default=None, help=f"agent steps per segment (default {DEFAULT_SEGMENT_FRAMES})"
+        "--frames",
+        type=whole_number(1, 10**9),
+        default=None,
+        help=f"agent steps per segment (default {DEFAULT_SEGMENT_FRAMES})",
     )
-    n.add_argument("--episodes", type=int, default=None, help="whole episodes per segment")
+    n.add_argument("--episodes", type=whole_number(1, 10**6), default=None, help="whole episodes per segment")
     p.add_argument(
-        "--seed", type=int, default=0, help="env and action-sampling seed of every segment (default 0)"
+        "--seed",
+        type=whole_number(0, MAX_SEED),
+        default=0,
+        help="env and action-sampling seed of every segment (default 0)",
     )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument(
-        "--scale", type=int, default=None, help="game-frame magnification (default 3 Atari, 1 Procgen)"
-    )
+    add_scale_option(p)
     add_video_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no per-segment lines")
     return p
@@ -302,14 +310,8 @@ def evolution_main(argv: list[str]) -> int:
         print(f"snd-player record: error: {msg}", file=sys.stderr)
         return 2
 
-    for name in ("frames", "episodes", "every"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            return fail(f"--{name} must be at least 1, got {v}")
     if args.frames is None and args.episodes is None:
         args.frames = DEFAULT_SEGMENT_FRAMES
-    if args.scale is not None and args.scale < 1:
-        return fail(f"--scale must be a whole number >= 1, got {args.scale}")
     if not Run.is_run(args.run):
         return fail(
             f"{args.run}: not a run folder (expected checkpoints/ or metrics.jsonl, as `trainer train` writes)"
