@@ -1,5 +1,5 @@
-"""``trainer sweep``: the grid, its folder names and commands, SLURM options through submitit, and a 2x2 grid
-of tiny runs on submitit's local executor that is killed mid-way and re-submitted."""
+"""``trainer sweep``: the grid, its folder names and commands, SLURM options through submitit, and a grid
+of three tiny runs on submitit's local executor that is killed mid-way and re-submitted."""
 
 from __future__ import annotations
 
@@ -142,14 +142,15 @@ def _steps(run: Path) -> list[int]:
     return [r["global_step"] for r in read_metrics(run / "metrics.jsonl")]
 
 
-@pytest.mark.timeout(1200)  # eight tiny trainer start-ups, two at a time, on a 2-core CI machine
+@pytest.mark.timeout(1200)  # up to six tiny trainer start-ups, two at a time, on a 2-core CI machine
 def test_local_grid_killed_and_resubmitted_finishes_every_cell_once(tmp_path: Path) -> None:
-    """2 algos x 2 seeds of tiny runs, two at a time; the whole sweep (driver and jobs) is killed with SIGKILL
-    once a cell has its first checkpoint; --resume re-submits only the unfinished cells, each continues its
-    own run (its first rows kept, no restart), and the finished ones are not touched."""
+    """3 seeds of tiny runs, two at a time; the whole sweep (driver and jobs) is killed with SIGKILL once a
+    cell has its first checkpoint; --resume re-submits only the unfinished cells, each continues its own run
+    (its first rows kept, no restart), and the finished ones are not touched. (Was 2 algos x 2 seeds: 181 s
+    of CI on 2 cores for the same paths; the grid's algo axis is covered by the Slurm script test.)"""
     out = tmp_path / "sw"
-    grid = ["--out", str(out), "--algos", "ppo,rnd", "--games", "montezuma", "--seeds", "1,2", "--max-parallel", "2"]
-    names = ["ppo/montezuma/seed-1", "ppo/montezuma/seed-2", "rnd/montezuma/seed-1", "rnd/montezuma/seed-2"]
+    grid = ["--out", str(out), "--algos", "ppo", "--games", "montezuma", "--seeds", "1,2,3", "--max-parallel", "2"]
+    names = ["ppo/montezuma/seed-1", "ppo/montezuma/seed-2", "ppo/montezuma/seed-3"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "trainer.cli", "sweep", *grid, "--", *TINY],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
