@@ -87,7 +87,9 @@ def test_gif_with_panels_has_every_frame_at_dashboard_size(ckpt, tmp_path):
     frames = decode(out)
     assert len(frames) == 6  # the step counter in the header makes every frame differ
     h, w = frames[0].shape[:2]
-    assert (w, h) == (1456, 712)  # Atari frame at 3x beside the panels (policy, projection, rooms)
+    # Atari frame at 3x beside the panels (policy, projection, rooms); 712 high before the action label
+    # under the game got a line of its own (it overlapped the score line)
+    assert (w, h) == (1456, 736)
     with Image.open(out) as im:
         durations = [f.info["duration"] for f in ImageSequence.Iterator(im)]
     # GIF delays are whole centiseconds: 60 and 70 ms mixed so that 6 frames last 6/15 s exactly
@@ -132,6 +134,49 @@ def test_dashboard_shows_the_frame_pixel_for_pixel(ckpt):
     assert np.array_equal(game, np.repeat(np.repeat(rec.frame, 2, axis=0), 2, axis=1))
     assert img.shape[:2] == (d.size[1], d.size[0])
     assert d.size[0] % 2 == 0 and d.size[1] % 2 == 0
+
+
+def _ink_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(mask)
+    return None if len(xs) == 0 else (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_dashboard_score_line_and_action_label_do_not_overlap(ckpt, scale):
+    """Under the game, "score · lives · room" (left) and the action label (right) shared one line at the
+    game's width: at 2x "DOWNRIGHTFIRE" was drawn over "room 1". The ink of each, found by rendering with and
+    without it, must not share a pixel box."""
+    import dataclasses
+
+    from snd_player.core.session import Session
+    from snd_player.core.timeline import EpisodeTimeline, RoomStats, heat_grid_for
+    from snd_player.media.dashboard import Dashboard, DashboardInfo
+
+    s = Session.from_checkpoint(ckpt, seed=0)
+    d = Dashboard(DashboardInfo.from_session(s), (210, 160), scale=scale)
+    tl = EpisodeTimeline(0, heat_grid_for(s.env_id))
+    rec = s.step()
+    tl.put(rec)
+    longest = max(s.action_meanings, key=len)
+    assert longest == "DOWNRIGHTFIRE"
+    rec = dataclasses.replace(rec, action_name=longest, done=True, chooser="human", score=12345.0, room=23)
+    st = d.layout.status
+    area = (slice(st.top(), st.bottom() + 1), slice(st.left(), st.right() + 1))
+    full = d.render(rec, tl, RoomStats(tl.heat_grid))[area].copy()
+    no_action = d.render(
+        dataclasses.replace(rec, action_name="", done=False, chooser="agent"), tl, RoomStats(tl.heat_grid)
+    )[area].copy()
+    background = d._bg[area]
+    score_box = _ink_box(np.any(no_action != background, axis=-1))
+    action_box = _ink_box(np.any(full != no_action, axis=-1))
+    assert score_box is not None and action_box is not None
+    sx0, sy0, sx1, sy1 = score_box
+    ax0, ay0, ax1, ay1 = action_box
+    apart = ax0 > sx1 or ax1 < sx0 or ay0 > sy1 or ay1 < sy0
+    assert apart, f"score ink {score_box} and action ink {action_box} overlap at {scale}x"
+    # at these scales the game column is too narrow for both on one line: the action goes under the score
+    assert d.layout.status_lines == 2 and ay0 > sy1
+    assert st.bottom() < d.size[1] and d.layout.game.bottom() < st.top()
 
 
 def test_failed_recording_leaves_no_file(tmp_path):
@@ -302,7 +347,9 @@ def test_gif_memory_stays_flat_with_length(tmp_path):
     assert len(_gif_frames(tmp_path / "long.gif")) == 4 * n
 
 
-@pytest.mark.parametrize("option, value", [("--fps", "inf"), ("--fps", "nan"), ("--fps", "0"), ("--crf", "52")])
+@pytest.mark.parametrize(
+    "option, value", [("--fps", "inf"), ("--fps", "nan"), ("--fps", "0"), ("--crf", "52")]
+)
 def test_every_video_form_refuses_the_same_bad_fps_and_crf(ckpt, tmp_path, option, value, capsys):
     """One set of video options for the three forms: the single video took ``--fps inf`` (a float > 0)
     before, where the side-by-side and evolution videos refused it."""

@@ -84,7 +84,10 @@ class Dashboard(DashboardPlots, DashboardRooms):
         self.info = info
         self.frame_h, self.frame_w = int(frame_shape[0]), int(frame_shape[1])
         self.scale = int(scale)
+        self._f_mono = _font(13, mono=True)
         self.layout = Layout.for_frame(self.frame_h, self.frame_w, self.scale)
+        if self._status_needs_two_lines(self.layout.status.width()):
+            self.layout = Layout.for_frame(self.frame_h, self.frame_w, self.scale, status_lines=2)
         w, h = self.layout.width, self.layout.height
         self._img = QImage(w, h, QImage.Format.Format_RGB32)
         self._buf = _qimage_array(self._img)  # (H, W, 4) BGRA view of the image memory
@@ -93,7 +96,6 @@ class Dashboard(DashboardPlots, DashboardRooms):
         self._f_text = _font(13)
         self._f_small = _font(11)
         self._f_tick = _font(10)
-        self._f_mono = _font(13, mono=True)
         self._f_room = _font(10)
         self._f_count = _font(12, bold=True)
         self._fm_text = QFontMetrics(self._f_text)
@@ -274,24 +276,57 @@ class Dashboard(DashboardPlots, DashboardRooms):
             text,
         )
 
+    def _status_text(self, score: float, lives: int, room: int, level: int) -> str:
+        parts = [f"score {score:g}"]
+        if lives >= 0:
+            parts.append(f"lives {lives}")
+        if room >= 0:
+            parts.append(f"room {room}" if level <= 0 else f"level {level + 1} room {room}")
+        elif self.info.is_procgen and level >= 0:
+            parts.append(f"level {level}")
+        return "  ·  ".join(parts)
+
+    @staticmethod
+    def _action_text(name: str, driven: bool, done: bool) -> str:
+        return ("◆ driven: " if driven else "") + name + ("  DONE" if done else "")
+
+    def _status_needs_two_lines(self, width: int) -> bool:
+        """Whether the widest score line and the widest action label of this game overlap on one line of
+        ``width`` pixels (Atari at 2x and 3x: "score 12345 · lives 5 · level 2 room 23" beside
+        "◆ driven: DOWNRIGHTFIRE  DONE"). Decided once, so the video's size and layout never change mid-way."""
+        fm = QFontMetrics(self._f_mono)
+        if self.info.is_procgen:
+            widest = self._status_text(99999, -1, -1, 999)
+        else:
+            widest = self._status_text(99999, 9, 23, 8)
+        name = max(self.info.action_names, key=fm.horizontalAdvance, default="NOOP")
+        return (
+            fm.horizontalAdvance(widest) + 16 + fm.horizontalAdvance(self._action_text(name, True, True))
+            > width
+        )
+
     def _draw_game(self, p: QPainter, rec: StepRecord) -> None:
         L = self.layout
-        parts = [f"score {rec.score:g}"]
-        if rec.lives >= 0:
-            parts.append(f"lives {rec.lives}")
-        if rec.room >= 0:
-            parts.append(f"room {rec.room}" if rec.level <= 0 else f"level {rec.level + 1} room {rec.room}")
-        elif self.info.is_procgen and rec.level >= 0:
-            parts.append(f"level {rec.level}")
+        score_row, action_row = L.status, L.status
+        if L.status_lines == 2:  # two lines: the score on the first, the action right-aligned under it
+            half = L.status.height() // 2
+            score_row = L.status.adjusted(0, 0, 0, -half)
+            action_row = L.status.adjusted(0, L.status.height() - half, 0, 0)
         p.setFont(self._f_mono)
         p.setPen(QColor(theme.TEXT))
-        p.drawText(L.status, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "  ·  ".join(parts))
-        driven = getattr(rec, "driven", False)  # a person chose this step's action (drive mode), as the window
+        p.drawText(
+            score_row,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self._status_text(rec.score, rec.lives, rec.room, rec.level),
+        )
+        driven = getattr(
+            rec, "driven", False
+        )  # a person chose this step's action (drive mode), as the window
         p.setPen(QColor(theme.DRIVEN if driven else theme.CHOSEN))
         p.drawText(
-            L.status,
+            action_row,
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            ("◆ driven: " if driven else "") + rec.action_name + ("  DONE" if rec.done else ""),
+            self._action_text(rec.action_name, driven, rec.done),
         )
 
     def _draw_policy(self, p: QPainter, rec: StepRecord) -> None:

@@ -48,6 +48,7 @@ class DashboardInfo:
 
 
 MIN_HEIGHT = 540
+STATUS_LINE_H = 20  # one more line of the status area under the game, when score and action do not fit on one
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,13 @@ class Layout:
     policy: QRect
     projection: QRect
     rooms: QRect
+    status_lines: int = 1  # 2: the action under the game has its own line below the score line
 
     @classmethod
-    def for_frame(cls, frame_h: int, frame_w: int, scale: int) -> Layout:
-        pad, header_h, status_h = 8, 30, 26
+    def for_frame(cls, frame_h: int, frame_w: int, scale: int, status_lines: int = 1) -> Layout:
+        """``status_lines`` 2 gives the action under the game its own line below the score line."""
+        pad, header_h = 8, 30
+        status_h = 26 + STATUS_LINE_H * (max(1, status_lines) - 1)
         gw, gh = frame_w * scale, frame_h * scale
         # at least 540 pixels high, so the panels stay readable next to a small game frame
         height = _round_up(max(header_h + pad + gh + pad + status_h + pad, MIN_HEIGHT), 8)
@@ -96,4 +100,5 @@ class Layout:
             policy=QRect(x0, y_bot, w_pol, h_bot),
             projection=QRect(x0 + w_pol + pad, y_bot, w_proj, h_bot),
             rooms=QRect(x0 + w_pol + w_proj + 2 * pad, y_bot, rw - w_pol - w_proj - 2 * pad, h_bot),
+            status_lines=max(1, status_lines),
         )
