@@ -36,18 +36,19 @@ def delete_leftover_windows() -> None:
     segfault). Here both happen between tests, where no handler is on the stack."""
     if "PyQt6.QtWidgets" not in sys.modules:
         return
-    from PyQt6.QtCore import QCoreApplication, QEvent
     from PyQt6.QtWidgets import QApplication, QMenu
+
+    from snd_player.app.lifetime import run_deferred_deletes
 
     app = QApplication.instance()
     if app is None:
         return
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    run_deferred_deletes()
     # pyqtgraph's context menus outlive their plots (their actions' slots hold the plot); a collection for
     # them costs 0.2 s and frees nothing, so it runs only while a real window is left
     if any(not isinstance(w, QMenu) for w in app.topLevelWidgets()):
         gc.collect()
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        run_deferred_deletes()
 
 
 def windows_of(kind: str) -> list:

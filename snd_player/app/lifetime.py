@@ -26,4 +26,10 @@ def destroy_now(widget: QWidget) -> None:
         return
     widget.close()
     widget.deleteLater()
+    run_deferred_deletes()
+
+
+def run_deferred_deletes() -> None:
+    """Run the ``deleteLater`` deletions queued at the current event-loop level, now (a bare
+    ``processEvents`` never runs them)."""
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

@@ -150,8 +150,6 @@ def player_main(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
 
     from snd_player.app.main_window import DEMO_CHECKPOINT
-    from trainer.checkpoint import CheckpointError
-    from trainer.envs import EnvError
 
     ckpt = (
         Path(args.checkpoint) if args.checkpoint else (DEMO_CHECKPOINT if DEMO_CHECKPOINT.exists() else None)
@@ -190,7 +188,6 @@ def player_main(argv: list[str]) -> int:
     from snd_player.app.lifetime import destroy_now
     from snd_player.app.main_window import MainWindow
     from snd_player.app.widgets.theme import apply_dark_theme
-    from snd_player.core.trajectory import TrajectoryError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("snd-player")
@@ -199,8 +196,7 @@ def player_main(argv: list[str]) -> int:
     # the session steps in a child process: the window's own GIL is left to drawing (60 frames a second)
     win = MainWindow(seed=args.seed, greedy=args.greedy, session_process=True)
     try:
-        load_errors = (CheckpointError, EnvError, TrajectoryError, OSError)
-        rc = _run_main_window(app, win, args, ckpt, wait_run, (w, h), speed, load_errors)
+        rc = _run_main_window(app, win, args, ckpt, wait_run, (w, h), speed)
     finally:
         win.release()
         destroy_now(win)  # now, not whenever the cycle collector gets to it (see snd_player.app.lifetime)
@@ -213,11 +209,14 @@ def player_main(argv: list[str]) -> int:
 
 def _run_main_window(
     app, win, args: argparse.Namespace, ckpt: Path | None, wait_run: Path | None, size: tuple[int, int],
-    speed: float, load_errors: tuple[type[Exception], ...],
+    speed: float,
 ) -> int:  # fmt: skip
     """What ``player_main`` does with its window until the window is done (closed, grabbed, or its
     checkpoint failed to load); the caller releases and deletes it."""
     from snd_player.app.worker import SPEEDS
+    from snd_player.core.trajectory import TrajectoryError
+    from trainer.checkpoint import CheckpointError
+    from trainer.envs import EnvError
 
     win.device = args.device
     win.resize(*size)
@@ -242,7 +241,7 @@ def _run_main_window(
         win.show()
         try:
             session = win.load_session(ckpt, loader=loader)
-        except load_errors as e:
+        except (CheckpointError, EnvError, TrajectoryError, OSError) as e:
             # a terminal or a script sees why, and no window stays open behind an error dialog
             win.close()
             print(f"snd-player: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
