@@ -15,13 +15,7 @@ from torch import nn
 
 from models.init import SQRT2, orthogonal_, orthogonal_all_
 from models.layers import conv4, flat_size
-
-ENCODERS = ("paper", "nature")
-HIDDEN = 512
-"""Width of the trunk's output and of the heads: Iskandor's networks and michalnand's Atari SND-V."""
-PROCGEN_SNDV_HIDDEN = 256
-"""michalnand's Procgen SND-V policy (``procgen_exploration/*/models/ppo_cnd_*/src/model_ppo.py``,
-``hidden_count = 256``, trunk and heads; snd-spec §1.1)."""
+from models.widths import ENCODERS, HIDDEN
 
 
 def looks_like_procgen(obs_shape: tuple[int, int, int]) -> bool:

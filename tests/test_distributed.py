@@ -29,9 +29,11 @@ from trainer.advantages import RewardForwardFilter
 from trainer.checkpoint import list_checkpoints, read_metadata
 from trainer.cli import main as trainer_main
 from trainer.config import PPOConfig, TrainConfig
-from trainer.distributed import Distributed, DistributedError
-from trainer.motivation import MotivationConfig, make_motivation
+from trainer.distributed import Distributed
+from trainer.motivation import make_motivation
+from trainer.motivation_config import MotivationConfig
 from trainer.ppo import RolloutBatch, ppo_update
+from trainer.ranks import DistributedError
 
 ROOT = Path(__file__).resolve().parents[1]
 ALGOS = ["ppo", "rnd", "snd-v", "snd-std", "snd-vic"]

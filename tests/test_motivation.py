@@ -9,14 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load, save
 
-from trainer.motivation import (
-    MOTIVATION_ALGOS,
-    Motivation,
-    MotivationConfig,
-    game_name,
-    make_motivation,
-    paper_eta,
-)
+from trainer.motivation import Motivation, make_motivation
+from trainer.motivation_config import MOTIVATION_ALGOS, MotivationConfig, game_name, paper_eta
 
 CPU = torch.device("cpu")
 # small frames keep these tests fast (the networks size themselves by a dummy forward); the paper's

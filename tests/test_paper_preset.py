@@ -24,7 +24,8 @@ from trainer.cli import main
 from trainer.config import TrainConfig, apply_preset, from_dict, to_dict
 from trainer.envs import EnvConfig
 from trainer.loop import Trainer, autocast_for
-from trainer.motivation import MotivationConfig, make_motivation
+from trainer.motivation import make_motivation
+from trainer.motivation_config import MotivationConfig
 from trainer.presets import OPERATIONAL, SOURCES
 
 DEMO = Path(__file__).resolve().parents[1] / "snd_player" / "assets" / "demo.safetensors"

@@ -17,7 +17,8 @@ import torch
 
 from trainer.envs import EnvConfig, make_env
 from trainer.loop import autocast_for
-from trainer.motivation import MOTIVATION_ALGOS, MotivationConfig, make_motivation
+from trainer.motivation import make_motivation
+from trainer.motivation_config import MOTIVATION_ALGOS, MotivationConfig
 
 OBS_SHAPE = (4, 96, 96)
 CPU = torch.device("cpu")

@@ -177,7 +177,8 @@ def test_r_int_map_peaks_on_the_only_novel_region():
     checkerboard at rows 20..27, columns 4..11. Both maps peak inside it; perturbation puts 70% of its mass
     on it (98% within 3 px), grad x input 50% (58% within 3 px) when measured."""
     from models.normalization import RunningMeanStd
-    from trainer.motivation import MotivationConfig, RNDMotivation
+    from trainer.motivation import RNDMotivation
+    from trainer.motivation_config import MotivationConfig
 
     torch.set_num_threads(1)
     side = 32

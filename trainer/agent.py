@@ -21,7 +21,8 @@ from models.actor_critic import ActorCritic
 from trainer.checkpoint import CheckpointError, load_checkpoint, prefixed, save_checkpoint
 from trainer.config import ALGOS, TrainConfig, from_dict, to_dict
 from trainer.envs import EnvConfig, EnvError, EnvSpec, env_spec
-from trainer.motivation import Motivation, MotivationConfig, make_motivation
+from trainer.motivation import Motivation, make_motivation
+from trainer.motivation_config import MotivationConfig
 from trainer.ppo import obs_to_float
 from trainer.validate import check_config, check_game, check_tensors
 

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from trainer.checkpoint import atomic_write, output_path_problem
 
@@ -87,6 +86,7 @@ def collect(
     progress: bool = False,
 ) -> Collected:
     """Play ``episodes`` episodes (seeds S, S+1, ...) and return both targets' features of every state."""
+    import torch  # here, not at the top: `trainer analyze --help` and a bad flag answer without it
     from tqdm import tqdm
 
     from trainer.envs import make_env
@@ -385,6 +385,8 @@ def main(argv: list[str]) -> int:
 
     if args.threads < 1:
         return _fail(f"--threads must be at least 1, got {args.threads}")
+    import torch
+
     torch.set_num_threads(args.threads)
     try:
         res = analyze(

@@ -20,10 +20,7 @@ import struct
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors.torch import load, save
+from typing import TYPE_CHECKING, Any
 
 # the format's names and CheckpointError live one floor down (trainer.validate needs them too); every reader
 # keeps importing them from here
@@ -37,6 +34,9 @@ from trainer.validate import (
     open_regular,
     tensors_sha256,
 )
+
+if TYPE_CHECKING:  # torch is imported where tensors are made or read: listing and reading headers need none
+    import torch
 
 
 def checkpoint_name(step: int) -> str:
@@ -104,6 +104,8 @@ def output_path_problem(path: Path, extensions: tuple[str, ...]) -> str | None:
 
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write tensors and JSON metadata atomically. Tensors are stored contiguous, on the CPU."""
+    from safetensors.torch import save
+
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta, SHA_KEY: tensors_sha256(flat)}
     header = {META_KEY: json.dumps(meta, sort_keys=True, default=str)}
@@ -116,6 +118,8 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
 def save_torch(path: Path, obj: Any) -> None:
     """``torch.save`` written atomically; on a full disk torch.save itself raises a RuntimeError about
     "unexpected pos", so the bytes are made in memory and written by Python (OSError ENOSPC)."""
+    import torch
+
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write(Path(path), lambda tmp: tmp.write_bytes(buf.getbuffer()))
@@ -181,6 +185,8 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[dic
     The file is read once: header and metadata are validated, the data section is checked against the
     metadata's sha256 (when it has one), then decoded, and every float tensor must be finite.
     """
+    from safetensors.torch import load
+
     path = Path(path)
     header, blob = _read_header(path, with_data=True)
     meta = _metadata(path, header)

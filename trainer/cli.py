@@ -25,11 +25,12 @@ from typing import Any, Literal
 import numpy as np
 import tyro
 
-from trainer.checkpoint import CheckpointError
+from trainer.checkpoint_format import CheckpointError
 from trainer.config import Algo, ConfigError, TrainConfig, apply_preset, parse_steps
-from trainer.distributed import DistributedError, env_rank, is_lost_peer, reports_errors
 from trainer.envs import EnvError
+from trainer.errors import TrainError, TrainingStopped
 from trainer.numbers import non_ascii_number
+from trainer.ranks import DistributedError, end_rank, env_rank, is_lost_peer, joined, reports_errors
 
 USAGE = """usage: trainer {train,launch,bench,analyze,presets,sweep,report} [options]
 
@@ -107,14 +108,12 @@ def _lost_peer(e: BaseException) -> int:
 
 def train_main(argv: list[str]) -> int:
     code = _train(argv)
-    distributed = sys.modules.get("trainer.distributed")  # not imported: no process group was joined
-    if distributed is not None and distributed.joined():  # a torchrun rank; its group destroyed, files closed
-        distributed.end_rank(code)  # no finalisation, where gloo can abort a rank that stopped cleanly (-6)
+    if joined():  # a torchrun rank; its group destroyed, files closed
+        end_rank(code)  # no finalisation, where gloo can abort a rank that stopped cleanly (-6)
     return code
 
 
 def _train(argv: list[str]) -> int:
-    from trainer.loop import TrainError, TrainingStopped, train
     from trainer.runs import RunError
 
     preset = "none"
@@ -129,6 +128,11 @@ def _train(argv: list[str]) -> int:
     try:
         default = apply_preset(TrainConfig(), preset)
         cfg = tyro_cli(TrainConfig, argv, default=default, prog="trainer train")
+        cfg.validate()
+        cfg.check_env()
+        # torch (seconds) is imported only now, so --help, a typo and an unknown game answer at once
+        from trainer.loop import train
+
         rows = train(cfg)
     except ConfigError as e:
         for problem in e.problems:
@@ -284,8 +288,6 @@ def _reward_pass_cost(tr: Any, obs: Any) -> dict[str, float | None]:
 
 
 def bench_main(argv: list[str]) -> int:
-    from trainer.loop import TrainError
-
     if (problem := non_ascii_number(argv)) is not None:
         return _fail(problem)
     try:

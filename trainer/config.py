@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 import tyro
 
-from models.actor_critic import HIDDEN, PROCGEN_SNDV_HIDDEN
-from trainer.envs import EnvConfig, is_procgen
-from trainer.motivation import (
+from models.widths import HIDDEN, PROCGEN_SNDV_HIDDEN
+from trainer.envs import EnvConfig, is_procgen, validate_env_config
+from trainer.motivation_config import (
     LEGACY_SNDV_PROCGEN_ETA,
     MOTIVATION_ALGOS,
     MotivationConfig,
@@ -224,6 +224,11 @@ class TrainConfig:
         problems = config_problems(self)
         if problems:
             raise ConfigError(problems)
+
+    def check_env(self) -> None:
+        """EnvError (one line) for an unknown env id or an env option out of range, without making an env:
+        before the run folder exists, and before torch is imported."""
+        validate_env_config(dataclasses.replace(self.env_cfg, env_id=self.env))
 
     @property
     def batch_size(self) -> int:

@@ -28,22 +28,23 @@ import dataclasses
 import inspect
 import math
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from trainer.ranks import DistributedError, env_int, mark_joined
 from trainer.rng import restore_generator
 
 if TYPE_CHECKING:
     from trainer.advantages import RewardForwardFilter
     from trainer.config import TrainConfig
-    from trainer.motivation import Motivation, MotivationConfig
+    from trainer.motivation import Motivation
+    from trainer.motivation_config import MotivationConfig
     from trainer.rollout import Rollout
 
 RANK_SEED_STRIDE = 1_000_003
@@ -75,76 +76,6 @@ class RankTrainer(Protocol):
     gen: torch.Generator
     sample_gen: torch.Generator
     update_idx: int
-
-
-class DistributedError(RuntimeError):
-    """A launch problem the user can fix; the message is one line."""
-
-
-_joined = False  # this process has joined a process group (see reports_errors)
-
-
-def env_rank() -> int:
-    """This process's rank from torchrun's RANK (0 without torchrun); usable before any process group."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
-
-
-def reports_errors() -> bool:
-    """Whether this process prints its errors. Until the ranks join, the ranks of a node check the same
-    flags, files and devices and meet the same problem, so each node's first rank alone reports it (one
-    line on one node); after that an error may be one rank's own."""
-    try:
-        local = int(os.environ.get("LOCAL_RANK") or env_rank())
-    except ValueError:
-        local = 0
-    return local == 0 or _joined
-
-
-def joined() -> bool:
-    """True once this process has joined a process group of several ranks (it stays True after
-    :meth:`Distributed.close`)."""
-    return _joined
-
-
-def end_rank(code: int) -> NoReturn:
-    """End a rank of a torchrun job with ``code``, skipping the interpreter's finalisation.
-
-    Objects that still hold the process group (DistributedDataParallel's reducer, a gloo work item with
-    its tensors) can be freed during finalisation, and gloo's C++ threads then call std::terminate: the
-    rank dies with SIGABRT ("terminate called without an active exception") after it wrote its checkpoint
-    and said its line, and torchrun, seeing exit -6, calls the whole job failed. Every file this program
-    writes is closed by then (metrics, TensorBoard, checkpoints, the run lock), so only the standard
-    streams need flushing.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
-
-
-def is_lost_peer(e: BaseException) -> bool:
-    """True for the error a collective raises when another rank died (kill -9, OOM, a crash)."""
-    return isinstance(e, dist.DistError) or (
-        isinstance(e, RuntimeError)
-        and any(s in str(e) for s in ("Connection closed by peer", "Gloo", "NCCL"))
-    )
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise DistributedError(
-            f"environment variable {name}={raw!r} is not an integer (set by torchrun)"
-        ) from None
 
 
 class _MotivationStep(nn.Module):
@@ -198,11 +129,11 @@ class Distributed:
             return cls(
                 rank=dist.get_rank(),
                 world_size=dist.get_world_size(),
-                local_rank=_env_int("LOCAL_RANK", dist.get_rank()),
-                local_world_size=_env_int("LOCAL_WORLD_SIZE", dist.get_world_size()),
+                local_rank=env_int("LOCAL_RANK", dist.get_rank()),
+                local_world_size=env_int("LOCAL_WORLD_SIZE", dist.get_world_size()),
             )
-        world = _env_int("WORLD_SIZE", 1)
-        rank = _env_int("RANK", 0)
+        world = env_int("WORLD_SIZE", 1)
+        rank = env_int("RANK", 0)
         if world < 1 or not 0 <= rank < world:
             raise DistributedError(f"RANK={rank} WORLD_SIZE={world} is not a valid torchrun rank")
         if world > 1 and not dist.is_available():
@@ -210,8 +141,8 @@ class Distributed:
         return cls(
             rank=rank,
             world_size=world,
-            local_rank=_env_int("LOCAL_RANK", rank),
-            local_world_size=_env_int("LOCAL_WORLD_SIZE", world),
+            local_rank=env_int("LOCAL_RANK", rank),
+            local_world_size=env_int("LOCAL_WORLD_SIZE", world),
         )
 
     @property
@@ -278,8 +209,7 @@ class Distributed:
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
             self.owns_group = True
-        global _joined
-        _joined = True
+        mark_joined()
         return device
 
     def close(self) -> None:

@@ -32,11 +32,13 @@ from trainer.checkpoint import (
     save_torch,
 )
 from trainer.config import TrainConfig, from_dict, to_dict
-from trainer.distributed import Distributed, env_rank
+from trainer.distributed import Distributed
 from trainer.envs import VecEnv, is_procgen, make_vec_env
+from trainer.errors import TrainError, TrainingStopped
 from trainer.heap import keep_freed_memory
 from trainer.metrics import MetricsWriter
 from trainer.ppo import RolloutBatch, obs_to_float, ppo_update
+from trainer.ranks import env_rank
 from trainer.resume import (
     check_run_folder,
     cut_metrics,
@@ -73,15 +75,6 @@ def is_new_best(recent: float, best_score: float, best_exists: bool) -> bool:
     the newer checkpoint (issue 27 item 7: with every score 0 after 20k steps, ``best`` stayed the first
     checkpoint and ``compare runA runB`` compared the 4k-step agents)."""
     return not best_exists or recent >= best_score
-
-
-class TrainError(RuntimeError):
-    """A problem the user can fix; the message is one line."""
-
-
-class TrainingStopped(Exception):
-    """A SIGTERM / SIGINT stopped training after a checkpoint was written (an outcome, not an error:
-    ``trainer train`` exits 0 with it); the message says how to resume."""
 
 
 def pick_device(name: str) -> torch.device:
@@ -699,6 +692,7 @@ def train(cfg: TrainConfig, max_updates: int | None = None) -> list[dict[str, An
     early with TrainingStopped once a checkpoint is written.
     """
     cfg.validate()  # a bad value is refused before the lock creates the run folder
+    cfg.check_env()  # an unknown game too (it left an empty run folder behind)
     if cfg.track:
         from trainer.tracking import require_wandb
 

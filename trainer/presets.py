@@ -23,7 +23,7 @@ from typing import Any
 
 import tyro
 
-from models.actor_critic import PROCGEN_SNDV_HIDDEN
+from models.widths import PROCGEN_SNDV_HIDDEN
 from trainer.config import (
     NOOP_GAMES,
     TrainConfig,
@@ -33,7 +33,7 @@ from trainer.config import (
     to_dict,
 )
 from trainer.envs import validate_env_config
-from trainer.motivation import (
+from trainer.motivation_config import (
     KEEP_ALL_ENVS,
     MOTIVATION_ALGOS,
     PAPER_ENVS,

@@ -20,11 +20,12 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from trainer.checkpoint_format import FORMAT_NAME, FORMAT_VERSION, CheckpointError
+
+if TYPE_CHECKING:  # the checks of tensors get torch's with them; the checks of headers need none
+    import torch
 
 # safetensors dtype names snd writes (torch's float and integer types); anything else is not ours
 DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}  # fmt: skip
@@ -188,6 +189,8 @@ def _short(v: Any) -> str:
 def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
     """sha256 of the tensors' raw little-endian bytes in name order: what a safetensors file stores, so the
     same digest can be recomputed from the file's data section without decoding it."""
+    import torch
+
     h = hashlib.sha256()
     for name in sorted(tensors):
         t = tensors[name].detach().to("cpu").contiguous().reshape(-1)
@@ -217,6 +220,8 @@ def check_sha256(path: Path, meta: dict[str, Any], header: dict[str, Any], data:
 
 def check_finite(path: Path, tensors: Mapping[str, torch.Tensor]) -> None:
     """Every float tensor, policy and motivation alike, holds only finite numbers."""
+    import torch
+
     for name in sorted(tensors):
         t = tensors[name]
         if t.dtype.is_floating_point:
@@ -237,6 +242,8 @@ def check_tensors(
 ) -> None:
     """Names, shapes and dtype kinds against a freshly built network's state dict (float weights may be
     stored in a narrower float type, as the float16 demo is; an int8 tensor where a float belongs is not)."""
+    import torch
+
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
