@@ -194,6 +194,8 @@ class BenchConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     encoder: Literal["paper", "nature"] = "paper"
     amp: Literal["auto", "on", "off"] = "auto"
+    channels_last: Literal["auto", "on", "off"] = "auto"
+    """Conv weights in the NHWC layout, as for `trainer train` (auto = on on the CPU)."""
     num_workers: int | None = None
     """Env worker processes (None = one per core)."""
     updates: int = 2
@@ -208,6 +210,7 @@ def bench(bc: BenchConfig) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(
             env=bc.env, algo=bc.algo, num_envs=bc.num_envs, device=bc.device, encoder=bc.encoder, amp=bc.amp,
+            channels_last=bc.channels_last,
             num_workers=bc.num_workers, run_dir=Path(tmp), tensorboard=False, progress=False,
             obs_norm_init_steps=1, total_steps=10**12,
         )  # fmt: skip
@@ -247,6 +250,7 @@ def bench(bc: BenchConfig) -> dict:
             return {
                 "env": bc.env, "algo": bc.algo, "num_envs": bc.num_envs, "rollout_steps": bc.rollout_steps,
                 "device": str(tr.device), "encoder": bc.encoder, "amp": tr.autocast is not None,
+                "channels_last": tr.channels_last,
                 "world_size": tr.dist.world_size,
                 "env_steps_per_s": round(env_sps, 1),
                 "train_steps_per_s": round(n / total, 1),
@@ -307,12 +311,13 @@ def bench_main(argv: list[str]) -> int:
     t = Table(
         title=f"trainer bench: {res['env']} {res['algo']} N={res['num_envs']}{ranks} T={res['rollout_steps']}"
     )
-    for col in ("device", "encoder", "bf16", "env-only steps/s", "training steps/s", "collect steps/s",
+    for col in ("device", "encoder", "bf16", "NHWC", "env-only steps/s", "training steps/s", "collect steps/s",
                 "update s/rollout", "r_int s/rollout fp32 (bf16)"):  # fmt: skip
         t.add_column(col, justify="right")
     fp32, amp = res["reward_fp32_s_per_rollout"], res["reward_amp_s_per_rollout"]
     t.add_row(
-        res["device"], res["encoder"], "on" if res["amp"] else "off", f"{res['env_steps_per_s']:,.0f}",
+        res["device"], res["encoder"], "on" if res["amp"] else "off", "on" if res["channels_last"] else "off",
+        f"{res['env_steps_per_s']:,.0f}",
         f"{res['train_steps_per_s']:,.0f}", f"{res['collect_steps_per_s']:,.0f}", f"{res['update_s_per_rollout']}",
         "-" if fp32 is None else f"{fp32}" if amp is None else f"{fp32} ({amp})",
     )  # fmt: skip

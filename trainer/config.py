@@ -170,6 +170,10 @@ class TrainConfig:
     (compute capability 8.0, Ampere, or newer; float32 on older ones, with one line saying so);
     --preset paper trains in float32 on CUDA as the authors did; on = bf16 whatever the hardware;
     off = float32."""
+    channels_last: Literal["auto", "on", "off"] = "auto"
+    """The networks' conv weights in the channels-last (NHWC) memory layout, which oneDNN's CPU convolutions
+    run faster in (docs/throughput.md). auto = on on the CPU, off on CUDA (not measured there yet). The
+    numbers differ from the default layout's only by rounding, and checkpoints are the same either way."""
     num_workers: int | None = None
     """Env worker processes (Atari). None = one per core, 0 = step envs in the main process."""
     max_minutes: float | None = None

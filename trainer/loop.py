@@ -223,6 +223,11 @@ class Trainer:
         self.agent: Agent = build_agent(self.run_cfg, self.device)
         self.policy = self.agent.policy
         self.motivation = self.agent.motivation
+        self.channels_last = cfg.channels_last == "on" or (cfg.channels_last == "auto" and self.device.type == "cpu")
+        if self.channels_last:  # in place (the same Parameter objects), before any optimiser state exists
+            self.policy.to(memory_format=torch.channels_last)
+            if self.motivation is not None:
+                self.motivation.nets.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.ppo.lr)
         self.gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
         self.sample_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
