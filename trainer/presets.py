@@ -350,7 +350,7 @@ SOURCES: dict[str, Callable[[Ctx], Source]] = {
 """Source of every hyper-parameter, by dotted config name (the order ``trainer presets`` prints)."""
 
 OPERATIONAL = frozenset({
-    "run_dir", "device", "seed", "resume", "restart", "num_workers", "max_minutes", "checkpoint_every",
+    "run_dir", "device", "seed", "resume", "restart", "num_workers", "channels_last", "max_minutes", "checkpoint_every",
     "keep_checkpoints", "tensorboard", "progress", "torch_threads", "defaults_version", "env_cfg.env_id",
     "checkpoint_minutes", "keep_resume_states", "track", "wandb_project", "wandb_entity",
 })  # fmt: skip
