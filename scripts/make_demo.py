@@ -54,6 +54,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "snd_player" / "assets" / "demo.safetensors")
     ap.add_argument("--command", required=True, help="the exact training command, for the metadata")
     ap.add_argument("--note", default="", help="anything else a user should know (pauses, hardware load)")
+    ap.add_argument("--actions", type=Path, default=ACTIONS_FILE, help="where the greedy actions go (for tests)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -72,7 +73,7 @@ def main() -> int:
     save_checkpoint(args.out, half, meta)
     small = greedy_actions(load_agent(args.out), **EPISODE)
     same = np.mean(np.array(ref) == np.array(small[: len(ref)])) if ref else 1.0
-    ACTIONS_FILE.write_text(json.dumps({**EPISODE, "actions": ref}) + "\n")
+    args.actions.write_text(json.dumps({**EPISODE, "actions": ref}) + "\n")
     size = args.out.stat().st_size / 1e6
     print(f"{args.out}: {size:.1f} MB, greedy actions equal to full precision on {same:.1%} of {len(ref)} steps")
     return 0 if same == 1.0 else 1

@@ -122,6 +122,14 @@ def train_tiny_run(run_dir, algo: str = "snd-v", env: str = "ALE/MontezumaReveng
 
 
 @pytest.fixture(scope="session")
+def legacy_demo(tmp_path_factory):
+    """A checkpoint in the first bundled demo's format (its header, made-up weights): tests/legacy_checkpoint.py."""
+    from tests.legacy_checkpoint import write_legacy_checkpoint
+
+    return write_legacy_checkpoint(tmp_path_factory.mktemp("legacy") / "demo-2026-11.safetensors")
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A finished SND-V run on Montezuma with checkpoints at steps 32, 64, 96 and best."""
     torch.set_num_threads(1)

@@ -28,7 +28,6 @@ from trainer.motivation import make_motivation
 from trainer.motivation_config import MotivationConfig
 from trainer.presets import OPERATIONAL, SOURCES
 
-DEMO = Path(__file__).resolve().parents[1] / "snd_player" / "assets" / "demo.safetensors"
 CPU = torch.device("cpu")
 
 
@@ -155,8 +154,8 @@ def test_noops_per_game(algo: str, env: str, noops: int) -> None:
 
 
 # ---- old configs ----------------------------------------------------------------------------------------
-def test_old_configs_keep_what_they_were_trained_with() -> None:
-    demo = load_agent(DEMO)  # SND-V on Montezuma, 32 envs, saved with keep None (then 0.25)
+def test_old_configs_keep_what_they_were_trained_with(legacy_demo: Path) -> None:
+    demo = load_agent(legacy_demo)  # the first demo's format: SND-V, 32 envs, saved with keep None (then 0.25)
     assert demo.config.defaults_version == 1 and demo.config.policy_width == 512
     assert demo.config.motivation.predictor_keep_prob == 0.25 and demo.motivation.keep_prob == 0.25
     assert demo.config.resolved().motivation.predictor_keep_prob == 0.25, "a resume keeps it"

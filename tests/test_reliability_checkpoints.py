@@ -24,8 +24,6 @@ from trainer.checkpoint import CheckpointError, load_checkpoint, read_metadata
 from trainer.config import TrainConfig
 from trainer.envs import EnvConfig
 
-DEMO = Path(__file__).resolve().parents[1] / "snd_player" / "assets" / "demo.safetensors"
-
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
@@ -300,11 +298,11 @@ def test_every_reader_gives_one_line_for_every_malformed_file(corpus, reader, tm
     assert not list(tmp_path.iterdir())  # nothing was written for a file that cannot be read
 
 
-def test_demo_without_checksum_still_loads():
-    """Checkpoints written before the checksum existed (the bundled demo) load as before."""
-    meta = read_metadata(DEMO)
+def test_demo_without_checksum_still_loads(legacy_demo):
+    """Checkpoints written before the checksum existed (the first bundled demo) load as before."""
+    meta = read_metadata(legacy_demo)
     assert "tensor_sha256" not in meta
-    tensors, _ = load_checkpoint(DEMO)
+    tensors, _ = load_checkpoint(legacy_demo)
     assert len(tensors) == 45
 
 

@@ -19,8 +19,6 @@ from trainer.agent import load_agent
 from trainer.config import TrainConfig, from_dict, to_dict
 from trainer.envs import AtariEnv, EnvConfig, make_env
 
-DEMO = Path(__file__).resolve().parents[1] / "snd_player" / "assets" / "demo.safetensors"
-
 
 @pytest.mark.parametrize(
     "algo, env, noops, relu",
@@ -76,11 +74,11 @@ def test_critic_reads_the_trunk_after_a_relu_only_when_asked() -> None:
     assert (z < 0).any() and not torch.allclose(vp, vr), "the trunk output has negative parts to cut"
 
 
-def test_old_checkpoints_keep_the_old_behaviour() -> None:
+def test_old_checkpoints_keep_the_old_behaviour(legacy_demo: Path) -> None:
     old = to_dict(TrainConfig(algo="snd-v").resolved())
     del old["critic_relu"]
     assert from_dict(old).critic_relu is False
-    demo = load_agent(DEMO)  # SND-V, saved before these fields existed
+    demo = load_agent(legacy_demo)  # the first demo's format: SND-V, saved before these fields existed
     assert demo.config.critic_relu is False and demo.config.env_cfg.sticky_per_frame is False
     assert isinstance(demo.policy.critic_in, torch.nn.Identity)
     assert demo.config.env_cfg.noop_max == 0
