@@ -57,3 +57,31 @@ def test_float16_storage_keeps_the_greedy_actions_of_full_precision():
             break
     env.close()
     assert actions == ref["actions"]
+
+
+def _refresh_demo():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh_demo", ROOT / "scripts" / "refresh_demo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_refresh_demo_films_the_episode_that_went_furthest():
+    pick = _refresh_demo().best_episode_seed
+    ep = lambda seed, rooms, score: {"seed": seed, "rooms": [[0, r] for r in rooms], "score": score}  # noqa: E731
+    report = {"per_episode": [ep(0, [1], 0.0), ep(1, [1, 0], 0.0), ep(2, [1], 400.0), ep(3, [1, 0], 100.0)]}
+    assert pick(report) == 3, "most rooms first, then the score"
+    report["per_episode"].append(ep(4, [1, 0], 100.0))
+    assert pick(report) == 3, "a tie goes to the lower seed"
+    assert pick({"per_episode": [ep(5, [1], 0.0), ep(6, [1], 100.0)]}) == 6
+
+
+def test_refresh_demo_names_a_missing_checkpoint_and_touches_nothing(tmp_path, capsys):
+    (tmp_path / "checkpoints").mkdir()
+    demo = tmp_path / "demo.safetensors"
+    argv = [str(tmp_path), "--step", "123", "--command", "x", "--docs", str(tmp_path / "docs"), "--demo", str(demo)]
+    assert _refresh_demo().main(argv) == 2
+    assert "000000000123.safetensors: no such checkpoint" in capsys.readouterr().out
+    assert not demo.exists() and not (tmp_path / "docs").exists()
