@@ -1,11 +1,17 @@
 """Plot a run's training curves from metrics.jsonl: score, rooms, intrinsic reward and losses.
 
-    .venv/bin/python scripts/plot_metrics.py runs/mr-sndv [--out docs/training.png]
+    .venv/bin/python scripts/plot_metrics.py runs/mr-sndv [--out docs/training.png] \\
+        [--reference docs/data/authors-sndv-mr-early.csv]
+
+``--reference`` draws the authors' logged intrinsic reward and predictor loss (a CSV with columns run,
+steps, im_mean and loss_cnd; ``#`` lines are comments) as grey points over ours. The losses panel also shows
+the SND-V target's feature magnitude M = mean z_a^2 + mean z_b^2 where the run logs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 
@@ -26,11 +32,19 @@ def series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x) / 1e6, np.asarray(y, dtype=float)
 
 
+def read_reference(path: Path) -> list[dict]:
+    """Rows of a reference CSV (``#`` lines skipped), numbers as floats."""
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    return [{k: (v if k == "run" else float(v)) for k, v in r.items()} for r in csv.DictReader(lines)]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--out", type=Path, default=None, help="PNG (default RUN_DIR/training.png)")
+    ap.add_argument("--reference", type=Path, default=None, help="the authors' values to draw over ours (CSV)")
     args = ap.parse_args(argv)
+    ref = read_reference(args.reference) if args.reference else []
     rows = read_metrics(args.run_dir / "metrics.jsonl")
     if not rows:
         print(f"plot_metrics: no rows in {args.run_dir / 'metrics.jsonl'}", file=sys.stderr)
@@ -59,13 +73,23 @@ def main(argv: list[str] | None = None) -> int:
     c.plot(x, y, color="tab:orange", label="r_int mean")
     x, y2 = series(rows, "r_int_std")
     if len(y2) == len(y):
-        c.fill_between(x, np.maximum(y - y2, 0), y + y2, color="tab:orange", alpha=0.2, label="± std")
+        c.fill_between(x, np.maximum(y - y2, 0.1 * y if ref else 0), y + y2, color="tab:orange", alpha=0.2, label="± std")
+    if ref:
+        c.scatter([r["steps"] / 1e6 for r in ref], [r["im_mean"] for r in ref], s=14, marker="x",
+                  color="0.35", label=f"authors' runs ({len({r['run'] for r in ref})}, 128 envs)", zorder=3)  # fmt: skip
+        c.set_yscale("log")  # ours and theirs span 0.001-0.2; on a linear axis the first updates flatten the rest
     c.set_title("intrinsic reward (clip(eta * error, 0, 1))")
-    c.legend(loc="upper right", fontsize=8)
+    c.legend(loc="lower left" if ref else "upper right", fontsize=8)
     for key, col in (("loss_predictor", "tab:red"), ("loss_target", "tab:purple"), ("loss_value_int", "tab:gray")):
         x, y = series(rows, key)
         if len(y):
             d.plot(x, y, color=col, label=key)
+    x, y = series(rows, "target_magnitude")
+    if len(y):
+        d.plot(x, y, color="tab:purple", ls="--", lw=1, label="target magnitude M")
+    if ref:
+        d.scatter([r["steps"] / 1e6 for r in ref], [r["loss_cnd"] for r in ref], s=14, marker="x", color="tab:red",
+                  alpha=0.6, label="authors' predictor loss", zorder=3)  # fmt: skip
     d.set_yscale("log")
     d.set_title("losses")
     d.legend(loc="upper right", fontsize=8)

@@ -222,3 +222,23 @@ def test_config_is_json_friendly() -> None:
     cfg = MotivationConfig()
     assert all(isinstance(v, int | float | str | bool | type(None)) for v in dataclasses.asdict(cfg).values())
     assert all(f.type for f in dataclasses.fields(cfg))
+
+
+def test_sndv_logs_the_target_magnitude_the_authors_log() -> None:
+    """``target_magnitude`` is M = mean z_a^2 + mean z_b^2 over the step's pairs (michalnand's logged
+    ``cnd_magnitude``), not the penalty ReLU(M - 200), which is 0 below the threshold."""
+    m = build("snd-v")
+    seq = frames(ATARI, 3, 4)
+    states, nexts = seq[:-1].flatten(0, 1), seq[1:].flatten(0, 1)
+    idx = torch.arange(8)
+    before = m.generator.get_state()
+    losses = m.step_losses(states, nexts, idx)
+    m.generator.set_state(before)
+    x_ab, _ = m.sample_pairs(states)
+    with torch.no_grad():
+        z_a, z_b = m.target(x_ab).float().chunk(2)
+    expected = z_a.square().mean() + z_b.square().mean()
+    assert float(expected) > 0
+    torch.testing.assert_close(losses["target_magnitude"], expected)
+    assert float(losses["contrastive_magnitude"].detach()) == 0.0, "the penalty is another number"
+    assert "target_magnitude" in m.update(seq)

@@ -257,14 +257,16 @@ class SNDVMotivation(Motivation):
         x_ab, y = self.sample_pairs(states)
         z_a, z_b = self.target(x_ab).chunk(2)  # (P, F) each
         with self._float32():
-            total, sim, magnitude = contrastive_loss_mse(
-                z_a.float(), z_b.float(), y, self.cfg.magnitude_threshold
-            )
+            z_a, z_b = z_a.float(), z_b.float()
+            total, sim, magnitude = contrastive_loss_mse(z_a, z_b, y, self.cfg.magnitude_threshold)
             return {
                 "loss_predictor": self.predictor_loss(pred, target),
                 "loss_target": total,
                 "contrastive_sim": sim,
                 "contrastive_magnitude": magnitude,
+                # M = mean z_a^2 + mean z_b^2 itself, the authors' logged ``cnd_magnitude``: their runs show
+                # it jump from ~1-2 to 30-60 at 1.3-1.4M steps, before the first exit from room 1
+                "target_magnitude": (z_a.detach().square().mean() + z_b.detach().square().mean()),
             }
 
     def sample_pairs(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
