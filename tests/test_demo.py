@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from snd_player.core.session import Session
+from tests.load_script import load_script
 from trainer.agent import load_agent
 from trainer.checkpoint import read_metadata
 
@@ -60,12 +61,7 @@ def test_float16_storage_keeps_the_greedy_actions_of_full_precision():
 
 
 def _refresh_demo():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("refresh_demo", ROOT / "scripts" / "refresh_demo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "scripts" / "refresh_demo.py")
 
 
 def test_refresh_demo_films_the_episode_that_went_furthest():

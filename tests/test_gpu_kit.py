@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import os
 import re
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.load_script import load_script
 from trainer.agent import load_agent
 from trainer.checkpoint import read_metadata
 
@@ -24,10 +24,7 @@ KIT = ROOT / "scripts" / "gpu"
 
 
 def _load_run_kit():
-    spec = importlib.util.spec_from_file_location("run_kit", KIT / "run_kit.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(KIT / "run_kit.py")
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+
+from tests.load_script import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "data" / "authors-sndv-mr-early.csv"
 
 
 def _plot_metrics():
-    spec = importlib.util.spec_from_file_location("plot_metrics", ROOT / "scripts" / "plot_metrics.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "scripts" / "plot_metrics.py")
 
 
 def test_the_authors_reference_is_six_runs_at_four_points_with_steps_of_128_envs():
@@ -39,3 +37,26 @@ def test_plot_with_the_reference_and_the_target_magnitude(tmp_path):
     out = tmp_path / "curves.png"
     assert _plot_metrics().main([str(tmp_path), "--out", str(out), "--reference", str(REFERENCE)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+
+
+def test_a_missing_or_malformed_reference_is_one_line_and_status_2(tmp_path, capsys):
+    (tmp_path / "metrics.jsonl").write_text(
+        json.dumps({"update": 1, "global_step": 4096, "score_mean": 0.0}) + "\n"
+    )
+    bad = {
+        "absent.csv": None,
+        "columns.csv": "run,steps,im_mean\nx,1,0.1\n",
+        "numbers.csv": "# a comment\nrun,steps,im_mean,loss_cnd\nx,1,0.1,0.2\ny,2,n/a,0.2\n",
+        "empty.csv": "run,steps,im_mean,loss_cnd\n",
+    }
+    expect = {"absent.csv": "cannot read", "columns.csv": "missing loss_cnd", "numbers.csv": "data row 2",
+              "empty.csv": "no rows"}  # fmt: skip
+    for name, text in bad.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        out = tmp_path / f"{name}.png"
+        assert _plot_metrics().main([str(tmp_path), "--out", str(out), "--reference", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err and expect[name] in err, err
+        assert not out.exists(), "nothing drawn from a reference that could not be read"

@@ -10,7 +10,6 @@ most 0.3 % of the pixels of 300 steps in each of the 8 exploration games, so up 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -19,19 +18,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.load_script import load_script
 from trainer.envs import EnvConfig, EnvError, _import_procgen, env_spec, make_env
 
 DATA = Path(__file__).with_name("data")
 
 
 def _reference_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "make_procgen_reference", DATA / "make_procgen_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(DATA / "make_procgen_reference.py")
 
 
 REF = _reference_module()
