@@ -53,13 +53,11 @@ def read_reference(path: Path) -> list[dict]:
             f"{path}: expected a CSV with columns {', '.join(REFERENCE_COLUMNS)}; missing {', '.join(missing)}"
         )
     rows = []
-    for line_no, r in enumerate(reader, start=2):
+    for n, r in enumerate(reader, start=1):
         try:
             rows.append({k: (v if k == "run" else float(v)) for k, v in r.items()})
         except (TypeError, ValueError):
-            raise BadReferenceCSV(
-                f"{path}: data row {line_no - 1} is not numbers in every column but run: {r}"
-            ) from None
+            raise BadReferenceCSV(f"{path}: data row {n} is not numbers in every column but run: {r}") from None
     if not rows:
         raise BadReferenceCSV(f"{path}: the reference CSV has a header but no rows")
     return rows
@@ -69,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--out", type=Path, default=None, help="PNG (default RUN_DIR/training.png)")
-    ap.add_argument(
-        "--reference", type=Path, default=None, help="the authors' values to draw over ours (CSV)"
-    )
+    ap.add_argument("--reference", type=Path, default=None, help="the authors' values to draw over ours (CSV)")
     args = ap.parse_args(argv)
     try:
         ref = read_reference(args.reference) if args.reference else []
@@ -106,22 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     c.plot(x, y, color="tab:orange", label="r_int mean")
     x, y2 = series(rows, "r_int_std")
     if len(y2) == len(y):
-        c.fill_between(
-            x, np.maximum(y - y2, 0.1 * y if ref else 0), y + y2, color="tab:orange", alpha=0.2, label="± std"
-        )
+        c.fill_between(x, np.maximum(y - y2, 0.1 * y if ref else 0), y + y2, color="tab:orange", alpha=0.2, label="± std")
     if ref:
         c.scatter([r["steps"] / 1e6 for r in ref], [r["im_mean"] for r in ref], s=14, marker="x",
                   color="0.35", label=f"authors' runs ({len({r['run'] for r in ref})}, 128 envs)", zorder=3)  # fmt: skip
-        c.set_yscale(
-            "log"
-        )  # ours and theirs span 0.001-0.2; on a linear axis the first updates flatten the rest
+        c.set_yscale("log")  # ours and theirs span 0.001-0.2; on a linear axis the first updates flatten the rest
     c.set_title("intrinsic reward (clip(eta * error, 0, 1))")
     c.legend(loc="lower left" if ref else "upper right", fontsize=8)
-    for key, col in (
-        ("loss_predictor", "tab:red"),
-        ("loss_target", "tab:purple"),
-        ("loss_value_int", "tab:gray"),
-    ):
+    for key, col in (("loss_predictor", "tab:red"), ("loss_target", "tab:purple"), ("loss_value_int", "tab:gray")):
         x, y = series(rows, key)
         if len(y):
             d.plot(x, y, color=col, label=key)
