@@ -9,7 +9,8 @@ In order, each step one command a user could run alone (printed before it runs):
    ``tests/data/demo_greedy_actions.json``);
 2. ``snd-player eval`` of the new demo, 10 episodes, seeds 0-9 -> ``docs/demo-eval.json`` and ``.csv``;
 3. ``snd-player record`` -> ``docs/demo.gif``, from the seed of the eval episode that saw the most rooms
-   (then the best score), so the clip shows what the agent can do rather than seed 0;
+   (then the best score), so the clip shows what the agent can do rather than seed 0; ``--gif-start`` picks
+   the step of that episode the clip begins at (e.g. just before the agent takes the key);
 4. ``scripts/screenshot.py`` -> ``docs/player.png`` (1600x1000) and ``docs/player-1280x720.png``;
 5. ``trainer analyze`` -> ``docs/features.png`` (random vs trained target, t-SNE, coloured by room);
 6. ``scripts/plot_metrics.py`` on the run folder -> ``docs/demo-training.png``.
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--demo", type=Path, default=ROOT / "snd_player" / "assets" / "demo.safetensors")
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--gif-frames", type=int, default=180)
+    p.add_argument("--gif-start", type=int, default=0, help="the agent step of that episode the clip begins at")
     args = p.parse_args(argv)
 
     ckpt = args.run_dir / "checkpoints" / f"{args.step:012d}.safetensors"
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     report = json.loads((docs / "demo-eval.json").read_text())
     seed = best_episode_seed(report)
     run([BIN / "snd-player", "record", demo, "--out", docs / "demo.gif", "--frames", args.gif_frames, "--panels",
-         "--seed", seed])  # fmt: skip
+         "--seed", seed, "--start", args.gif_start])  # fmt: skip
     run([py, "scripts/screenshot.py", demo, "--out", docs / "player.png"])
     run([py, "scripts/screenshot.py", demo, "--out", docs / "player-1280x720.png", "--size", "1280x720"])
     run([BIN / "trainer", "analyze", demo, "--out", docs / "features.png", "--no-progress"])

@@ -117,6 +117,51 @@ def test_mp4_with_panels_and_episodes(ckpt, tmp_path, monkeypatch):
     assert frames[0].shape[0] % 2 == 0 and frames[0].shape[1] % 2 == 0
 
 
+def test_start_begins_the_video_at_that_step(ckpt, tmp_path):
+    """--start 7 --frames 3 shows steps 7-9 of the episode, not 0-2."""
+    from snd_player.core.session import Session
+
+    out = tmp_path / "late.mp4"
+    argv = [str(ckpt), "--out", str(out), "--frames", "3", "--start", "7", "--no-panels", "--scale", "1"]
+    assert run([*argv, "--seed", "3", "--crf", "0"]) == 0
+    frames = decode(out)
+    assert len(frames) == 3
+    s = Session.from_checkpoint(ckpt, seed=3)
+    steps = [s.step().frame.astype(np.int16) for _ in range(10)]
+    s.close()
+    err = lambda a, b: np.abs(a.astype(np.int16) - b).mean()  # noqa: E731
+    for i in range(3):
+        assert err(frames[i], steps[7 + i]) < 3.0, f"frame {i}"
+    # the agent moves between steps 0 and 7, so the first frames would be told apart
+    assert err(frames[0], steps[0]) > err(frames[0], steps[7])
+    assert leftovers(tmp_path) == []
+
+
+def test_start_with_panels_draws_the_same_frames_as_a_full_recording(ckpt, tmp_path):
+    """The skipped steps still feed the panels: frame k of a --start 4 video is frame 4 + k of a video
+    from step 0, pixel for pixel (plots, rooms and step counter included)."""
+    full, late = tmp_path / "full.gif", tmp_path / "late.gif"
+    assert run([str(ckpt), "--out", str(full), "--frames", "6", "--seed", "2"]) == 0
+    assert run([str(ckpt), "--out", str(late), "--frames", "2", "--start", "4", "--seed", "2"]) == 0
+    a, b = decode(full), decode(late)
+    assert len(b) == 2 and np.array_equal(b[0], a[4]) and np.array_equal(b[1], a[5])
+    assert not np.array_equal(b[0], a[0])
+
+
+def test_start_past_the_episode_end_is_one_line_and_no_file(ckpt, tmp_path, monkeypatch, capsys):
+    import dataclasses
+
+    from snd_player.core import session as session_mod
+
+    real_step = session_mod.Session.step
+    monkeypatch.setattr(session_mod.Session, "step", lambda self: dataclasses.replace(real_step(self), done=True))
+    out = tmp_path / "v.mp4"
+    assert run([str(ckpt), "--out", str(out), "--frames", "2", "--start", "3", "--no-panels"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "snd-player record: error: --start 3: the episode ended at step 0, before the video began"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_dashboard_shows_the_frame_pixel_for_pixel(ckpt):
     from snd_player.core.session import Session
     from snd_player.core.timeline import EpisodeTimeline, RoomStats, heat_grid_for

@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="record this many whole episodes (default 1)",
     )
+    p.add_argument(
+        "--start",
+        type=whole_number(0, 10**9),
+        default=0,
+        help="begin the video at this agent step of the episode (the steps before are played, not recorded; "
+        "the panels' plots still show them)",
+    )
     panels = p.add_mutually_exclusive_group()
     panels.add_argument(
         "--panels",
@@ -177,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             traj = load(args.trajectory)
         except TrajectoryError as e:
             return _fail(str(e))
-        args.frames = len(traj) if args.frames is None else min(args.frames, len(traj))
+        if args.start >= len(traj):
+            return _fail(f"--start {args.start}: {args.trajectory} has {len(traj)} steps")
+        left = len(traj) - args.start
+        args.frames = left if args.frames is None else min(args.frames, left)
     if args.frames is None and args.episodes is None:
         args.episodes = 1
     if not 0.0 <= args.saliency_opacity <= 1.0:
@@ -242,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
             frame_fn=frame_fn,
         )  # fmt: skip
         t0 = time.perf_counter()
-        record(session, recorder, frames=args.frames, episodes=args.episodes, progress=args.progress)
+        record(
+            session, recorder, frames=args.frames, episodes=args.episodes, progress=args.progress, start=args.start
+        )
         dt = time.perf_counter() - t0
     except KeyboardInterrupt:
         print(f"snd-player record: interrupted; {args.out} was not written", file=sys.stderr)

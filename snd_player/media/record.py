@@ -138,6 +138,12 @@ class VideoRecorder:
         self.render_s += time.perf_counter() - t0
         self._write(image, "bgra")
 
+    def skip(self, rec: StepRecord) -> None:
+        """One agent step played before the video starts (``record --start``): nothing is drawn or encoded,
+        but the panels' history (plots, rooms) takes it in, so the first frame shows the episode so far."""
+        if self.panels:
+            self._track(rec)
+
     def add_frame(self, rgb: np.ndarray) -> None:
         """A bare RGB frame (H, W, 3) uint8, magnified ``scale`` x with crisp pixels."""
         from snd_player.media.painting import scale_nearest
@@ -274,11 +280,18 @@ def record(
     frames: int | None = None,
     episodes: int | None = None,
     progress: bool = True,
+    start: int = 0,
 ) -> VideoRecorder:
-    """Play ``frames`` steps (or ``episodes`` episodes) of the session into the recorder and close it."""
+    """Play ``frames`` steps (or ``episodes`` episodes) of the session into the recorder and close it.
+
+    With ``start``, the first ``start`` steps are played but not recorded (:meth:`VideoRecorder.skip`): the
+    video begins at step ``start`` of the episode and ``frames`` counts from there. An episode that ends
+    before ``start`` is a :class:`RecordError` (nothing is written).
+    """
     from tqdm import tqdm
 
-    total = frames if frames is not None else None
+    total = frames + start if frames is not None else None
+    played = frames + start if frames is not None else None
     unit_desc = f"{episodes} episode{'s' if episodes != 1 else ''}" if episodes is not None else None
     bar = tqdm(
         total=total,
@@ -291,9 +304,16 @@ def record(
     )
     try:
         # closing(): the session thread stops at once, also when the recording fails
-        with recorder, contextlib.closing(play(session, frames, episodes)) as records:
-            ep_done = 0
+        with recorder, contextlib.closing(play(session, played, episodes)) as records:
+            ep_done = n = 0
             for rec in records:
+                n += 1
+                if n <= start:
+                    if rec.done:
+                        raise RecordError(f"--start {start}: the episode ended at step {rec.t}, before the video began")
+                    recorder.skip(rec)
+                    bar.update(1)
+                    continue
                 recorder.add(rec)
                 bar.update(1)
                 if rec.done:
