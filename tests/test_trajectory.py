@@ -98,17 +98,18 @@ def test_session_script_only_at_episode_start(demo_agent):
 
 
 # ---- replay -------------------------------------------------------------------------------------------------
-def test_replay_is_exact_under_two_checkpoints_with_sticky_actions(demo_agent, rnd_ckpt):
+def test_replay_is_exact_under_three_checkpoints_with_sticky_actions(demo_agent, rnd_ckpt, legacy_demo):
     from trainer.agent import load_agent
 
     traj = random_trajectory()
-    rnd = load_agent(rnd_ckpt)
-    # the checkpoints differ in their own env settings (frame size 84 vs 96, sticky per step vs per frame):
-    # the replay takes the dynamics from the file and the observation settings from each checkpoint
-    assert demo_agent.env_config.sticky_per_frame is False and rnd.env_config.sticky_per_frame is True
+    rnd, legacy = load_agent(rnd_ckpt), load_agent(legacy_demo)
+    # the checkpoints differ in their own env settings (frame size 84 vs 96; sticky per step in the first
+    # demo's format, which predates sticky_per_frame, vs per frame since): the replay takes the dynamics from
+    # the file and the observation settings from each checkpoint
+    assert legacy.env_config.sticky_per_frame is False and rnd.env_config.sticky_per_frame is True
     assert demo_agent.spec.obs_shape != rnd.spec.obs_shape
     truth = env_only(traj)
-    for agent, late in ((demo_agent, False), (rnd, False), (demo_agent, True)):
+    for agent, late in ((demo_agent, False), (legacy, False), (rnd, False), (demo_agent, True)):
         steps = replayed(agent, traj, late)
         assert [(s.record.room, s.frame_hash, s.record.score) for s in steps] == truth
         assert [s.record.action for s in steps] == list(traj.actions)
