@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--out", type=Path, default=None, help="PNG (default RUN_DIR/training.png)")
     ap.add_argument("--reference", type=Path, default=None, help="the authors' values to draw over ours (CSV)")
+    ap.add_argument("--until", type=int, default=None, help="only the updates up to this agent step (a checkpoint's)")
     args = ap.parse_args(argv)
     try:
         ref = read_reference(args.reference) if args.reference else []
@@ -75,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plot_metrics: {exc}", file=sys.stderr)
         return 2
     rows = read_metrics(args.run_dir / "metrics.jsonl")
+    if args.until is not None:
+        rows = [r for r in rows if r["global_step"] <= args.until]
     if not rows:
-        print(f"plot_metrics: no rows in {args.run_dir / 'metrics.jsonl'}", file=sys.stderr)
+        upto = f" up to step {args.until:,}" if args.until is not None else ""
+        print(f"plot_metrics: no rows{upto} in {args.run_dir / 'metrics.jsonl'}", file=sys.stderr)
         return 2
     out = args.out or args.run_dir / "training.png"
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), constrained_layout=True)

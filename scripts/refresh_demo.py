@@ -13,7 +13,7 @@ In order, each step one command a user could run alone (printed before it runs):
    the step of that episode the clip begins at (e.g. just before the agent takes the key);
 4. ``scripts/screenshot.py`` -> ``docs/player.png`` (1600x1000) and ``docs/player-1280x720.png``;
 5. ``trainer analyze`` -> ``docs/features.png`` (random vs trained target, t-SNE, coloured by room);
-6. ``scripts/plot_metrics.py`` on the run folder -> ``docs/demo-training.png``.
+6. ``scripts/plot_metrics.py`` on the run folder, up to the packaged step -> ``docs/demo-training.png``.
 
 It stops at the first step that fails. The prose that says what the demo is (README, docs/demo-checkpoint.md)
 is left to a person: this prints the figures it needs (steps, update hours, eval score and rooms).
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     run([py, "scripts/screenshot.py", demo, "--out", docs / "player.png"])
     run([py, "scripts/screenshot.py", demo, "--out", docs / "player-1280x720.png", "--size", "1280x720"])
     run([BIN / "trainer", "analyze", demo, "--out", docs / "features.png", "--no-progress"])
-    run([py, "scripts/plot_metrics.py", args.run_dir, "--out", docs / "demo-training.png"])
+    run([py, "scripts/plot_metrics.py", args.run_dir, "--out", docs / "demo-training.png", "--until", args.step])
 
     from trainer.checkpoint import read_metadata
 

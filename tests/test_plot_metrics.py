@@ -39,6 +39,19 @@ def test_plot_with_the_reference_and_the_target_magnitude(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
 
 
+def test_until_plots_the_run_up_to_a_checkpoint(tmp_path, capsys):
+    rows = [{"update": i + 1, "global_step": 4096 * (i + 1), "wall_time_s": 30.0 * (i + 1), "score_mean": float(i),
+             "loss_predictor": 0.01}
+            for i in range(30)]  # fmt: skip
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "curves.png"
+    main = _plot_metrics().main
+    assert main([str(tmp_path), "--out", str(out), "--until", str(4096 * 10)]) == 0
+    assert capsys.readouterr().out.strip() == f"{out}: 10 updates"
+    assert main([str(tmp_path), "--out", str(out), "--until", "4095"]) == 2
+    assert capsys.readouterr().err.strip() == f"plot_metrics: no rows up to step 4,095 in {tmp_path / 'metrics.jsonl'}"
+
+
 def test_a_missing_or_malformed_reference_is_one_line_and_status_2(tmp_path, capsys):
     (tmp_path / "metrics.jsonl").write_text(
         json.dumps({"update": 1, "global_step": 4096, "score_mean": 0.0}) + "\n"
