@@ -290,11 +290,10 @@ def record(
     """
     from tqdm import tqdm
 
-    total = frames + start if frames is not None else None
-    played = frames + start if frames is not None else None
+    played = frames + start if frames is not None else None  # the skipped steps are played too
     unit_desc = f"{episodes} episode{'s' if episodes != 1 else ''}" if episodes is not None else None
     bar = tqdm(
-        total=total,
+        total=played,
         unit="frame",
         desc=f"recording {recorder.path.name}",
         disable=not progress,
